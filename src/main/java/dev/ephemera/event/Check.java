@@ -3,7 +3,6 @@ package dev.ephemera.event;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.List;
-import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
@@ -106,7 +105,9 @@ final class Check {
   static <T> List<T> list(List<T> value, String field) {
     present(value, field);
     for (int i = 0; i < value.size(); i++) {
-      Objects.requireNonNull(value.get(i), field + "[" + i + "]: must not be null");
+      if (value.get(i) == null) {
+        throw new IllegalArgumentException(field + "[" + i + "]: must not be null");
+      }
     }
     return List.copyOf(value);
   }

@@ -235,24 +235,34 @@ public final class EventCodec {
   }
 
   private static String mappingMessage(String root, Exception e) {
-    // a compact constructor's IllegalArgumentException already names its field ("owner: ..."), relative to
-    // the record; Jackson's own errors carry a path
+    // A compact constructor's IllegalArgumentException names its field relative to its own record
+    // ("created_before: ..."); Jackson knows where in the document that record sits ("selector").
+    String at = e instanceof JsonMappingException mapping ? root + path(mapping) : root;
     Throwable cause = e instanceof ValueInstantiationException && e.getCause() != null ? e.getCause() : e;
     if (cause instanceof IllegalArgumentException) {
-      return prefix(root, cause.getMessage());
+      return prefix(at, cause.getMessage());
     }
     if (e instanceof JsonMappingException mapping) {
-      String path = mapping.getPath().stream()
-          .map(ref -> ref.getFieldName() != null ? "." + ref.getFieldName() : "[" + ref.getIndex() + "]")
-          .collect(Collectors.joining());
-      String at = (root + path).replaceFirst("^\\.", "");
       return (at.isEmpty() ? "(document)" : at) + ": " + mapping.getOriginalMessage();
     }
-    return prefix(root, e.getMessage());
+    return prefix(at, e.getMessage());
   }
 
-  private static String prefix(String root, String message) {
-    return root.isEmpty() ? message : root + "." + message;
+  private static String path(JsonMappingException e) {
+    StringBuilder out = new StringBuilder();
+    for (JsonMappingException.Reference ref : e.getPath()) {
+      if (ref.getFieldName() != null) {
+        out.append('.').append(ref.getFieldName());
+      } else if (ref.getIndex() >= 0) {
+        out.append('[').append(ref.getIndex()).append(']');
+      }
+    }
+    return out.toString();
+  }
+
+  private static String prefix(String at, String message) {
+    String where = at.startsWith(".") ? at.substring(1) : at;
+    return where.isEmpty() ? message : where + "." + message;
   }
 
   private static String location(JsonProcessingException e) {

@@ -29,16 +29,16 @@ public record Invalidate(String owner, Selector selector, String reason, String 
 
     public Selector {
       if (name != null) {
-        Check.setName(name, "selector.name");
+        Check.setName(name, "name");
       }
       if (scope != null) {
-        Check.scope(scope, "selector.scope");
+        Check.scope(scope, "scope");
       }
-      Check.optionalUlid(setId, "selector.set_id");
-      Check.optionalUlid(createdByJob, "selector.created_by_job");
+      Check.optionalUlid(setId, "set_id");
+      Check.optionalUlid(createdByJob, "created_by_job");
       if (createdAfter != null && createdBefore != null && !createdAfter.isBefore(createdBefore)) {
         throw new IllegalArgumentException(
-            "selector.created_before: must be after created_after (" + createdAfter + ")");
+            "created_before: must be after created_after (" + createdAfter + ")");
       }
     }
 

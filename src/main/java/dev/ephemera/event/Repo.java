@@ -6,10 +6,10 @@ package dev.ephemera.event;
  */
 public record Repo(String owner, String name, long id) {
   public Repo {
-    Check.text(owner, "repo.owner");
-    Check.text(name, "repo.name");
+    Check.text(owner, "owner");
+    Check.text(name, "name");
     if (id < 1) {
-      throw new IllegalArgumentException("repo.id: must be >= 1, was " + id);
+      throw new IllegalArgumentException("id: must be >= 1, was " + id);
     }
   }
 }
