@@ -142,7 +142,7 @@ create index outbox_unpublished on outbox (seq) where published_at is null;
 create table owner_policies (
     owner                text        primary key,
     default_branch_mode  text        not null default 'hermetic' check (default_branch_mode in ('hermetic', 'seed')),
-    quota_bytes          bigint      not null default 10737418240 check (quota_bytes >= 0),
+    quota_bytes          bigint      not null default 10737418240 check (quota_bytes > 0),
     idle_days            integer     not null default 7 check (idle_days > 0),
     when_default         text        not null default 'success' check (when_default in ('success', 'always')),
     updated_at           timestamptz not null default now()

@@ -32,142 +32,142 @@ import org.slf4j.LoggerFactory;
  */
 public final class Catalog implements AutoCloseable {
 
-    private static final Logger LOGGER = LoggerFactory.getLogger(Catalog.class);
-    private static final String MIGRATIONS = "classpath:db/migration";
+  private static final Logger LOGGER = LoggerFactory.getLogger(Catalog.class);
+  private static final String MIGRATIONS = "classpath:db/migration";
 
-    private final HikariDataSource pool;
-    private final Jdbi jdbi;
-    private final String schemaVersion;
+  private final HikariDataSource pool;
+  private final Jdbi jdbi;
+  private final String schemaVersion;
 
-    private Catalog(HikariDataSource pool, Jdbi jdbi, String schemaVersion) {
-        this.pool = pool;
-        this.jdbi = jdbi;
-        this.schemaVersion = schemaVersion;
+  private Catalog(HikariDataSource pool, Jdbi jdbi, String schemaVersion) {
+    this.pool = pool;
+    this.jdbi = jdbi;
+    this.schemaVersion = schemaVersion;
+  }
+
+  /** Opens the catalog with a pool of at most 10 connections. */
+  public static Catalog open(String jdbcUrl, String user, String password) {
+    return open(jdbcUrl, user, password, 10);
+  }
+
+  /**
+   * Connects, migrates and wires Jdbi.
+   *
+   * @throws org.flywaydb.core.api.FlywayException if a migration fails; the pool is closed again
+   */
+  public static Catalog open(String jdbcUrl, String user, String password, int maxPoolSize) {
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(Objects.requireNonNull(jdbcUrl, "jdbcUrl"));
+    config.setUsername(user);
+    config.setPassword(password);
+    config.setMaximumPoolSize(maxPoolSize);
+    config.setPoolName("ephemera-catalog");
+    HikariDataSource pool = new HikariDataSource(config);
+    try {
+      migrate(pool);
+      String version = latestVersion(pool);
+      return new Catalog(pool, configure(Jdbi.create(pool)), version);
+    } catch (RuntimeException e) {
+      pool.close();
+      throw e;
     }
+  }
 
-    /** Opens the catalog with a pool of at most 10 connections. */
-    public static Catalog open(String jdbcUrl, String user, String password) {
-        return open(jdbcUrl, user, password, 10);
-    }
+  /**
+   * Applies the pending migrations to {@code dataSource}.
+   *
+   * @return how many migrations this call applied (0 when the schema was already current)
+   */
+  public static int migrate(DataSource dataSource) {
+    MigrateResult result = flyway(dataSource).migrate();
+    LOGGER.atInfo()
+        .addKeyValue("applied", result.migrationsExecuted)
+        .addKeyValue("version", result.targetSchemaVersion)
+        .log("catalog migrations applied");
+    return result.migrationsExecuted;
+  }
 
-    /**
-     * Connects, migrates and wires Jdbi.
-     *
-     * @throws org.flywaydb.core.api.FlywayException if a migration fails; the pool is closed again
-     */
-    public static Catalog open(String jdbcUrl, String user, String password, int maxPoolSize) {
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(Objects.requireNonNull(jdbcUrl, "jdbcUrl"));
-        config.setUsername(user);
-        config.setPassword(password);
-        config.setMaximumPoolSize(maxPoolSize);
-        config.setPoolName("ephemera-catalog");
-        HikariDataSource pool = new HikariDataSource(config);
-        try {
-            migrate(pool);
-            String version = latestVersion(pool);
-            return new Catalog(pool, configure(Jdbi.create(pool)), version);
-        } catch (RuntimeException e) {
-            pool.close();
-            throw e;
-        }
-    }
+  private static Flyway flyway(DataSource dataSource) {
+    return Flyway.configure()
+        .dataSource(dataSource)
+        .locations(MIGRATIONS)
+        .load();
+  }
 
-    /**
-     * Applies the pending migrations to {@code dataSource}.
-     *
-     * @return how many migrations this call applied (0 when the schema was already current)
-     */
-    public static int migrate(DataSource dataSource) {
-        MigrateResult result = flyway(dataSource).migrate();
-        LOGGER.atInfo()
-                .addKeyValue("applied", result.migrationsExecuted)
-                .addKeyValue("version", result.targetSchemaVersion)
-                .log("catalog migrations applied");
-        return result.migrationsExecuted;
-    }
+  private static String latestVersion(DataSource dataSource) {
+    MigrationVersion version = flyway(dataSource).info().current().getVersion();
+    return version.getVersion();
+  }
 
-    private static Flyway flyway(DataSource dataSource) {
-        return Flyway.configure()
-                .dataSource(dataSource)
-                .locations(MIGRATIONS)
-                .load();
-    }
+  /** Installs the plugins and the mappings of the catalog's enums (stored in lower case). */
+  static Jdbi configure(Jdbi jdbi) {
+    jdbi.installPlugin(new SqlObjectPlugin());
+    jdbi.installPlugin(new PostgresPlugin());
+    jdbi.registerArgument(new AbstractArgumentFactory<SetStatus>(Types.VARCHAR) {
+      @Override
+      protected Argument build(SetStatus value, ConfigRegistry config) {
+        return (position, statement, ctx) -> statement.setString(position, value.db());
+      }
+    });
+    jdbi.registerArgument(new AbstractArgumentFactory<UseKind>(Types.VARCHAR) {
+      @Override
+      protected Argument build(UseKind value, ConfigRegistry config) {
+        return (position, statement, ctx) -> statement.setString(position, value.db());
+      }
+    });
+    jdbi.registerColumnMapper(SetStatus.class, (rs, column, ctx) -> {
+      String value = rs.getString(column);
+      return value == null ? null : SetStatus.fromDb(value);
+    });
+    jdbi.registerColumnMapper(UseKind.class, (rs, column, ctx) -> {
+      String value = rs.getString(column);
+      return value == null ? null : UseKind.fromDb(value);
+    });
+    return jdbi;
+  }
 
-    private static String latestVersion(DataSource dataSource) {
-        MigrationVersion version = flyway(dataSource).info().current().getVersion();
-        return version.getVersion();
-    }
+  /** The configured Jdbi, for reads outside a transaction ({@code jdbi().onDemand(SetDao.class)}) and tests. */
+  public Jdbi jdbi() {
+    return jdbi;
+  }
 
-    /** Installs the plugins and the mappings of the catalog's enums (stored in lower case). */
-    static Jdbi configure(Jdbi jdbi) {
-        jdbi.installPlugin(new SqlObjectPlugin());
-        jdbi.installPlugin(new PostgresPlugin());
-        jdbi.registerArgument(new AbstractArgumentFactory<SetStatus>(Types.VARCHAR) {
-            @Override
-            protected Argument build(SetStatus value, ConfigRegistry config) {
-                return (position, statement, ctx) -> statement.setString(position, value.db());
-            }
-        });
-        jdbi.registerArgument(new AbstractArgumentFactory<UseKind>(Types.VARCHAR) {
-            @Override
-            protected Argument build(UseKind value, ConfigRegistry config) {
-                return (position, statement, ctx) -> statement.setString(position, value.db());
-            }
-        });
-        jdbi.registerColumnMapper(SetStatus.class, (rs, column, ctx) -> {
-            String value = rs.getString(column);
-            return value == null ? null : SetStatus.fromDb(value);
-        });
-        jdbi.registerColumnMapper(UseKind.class, (rs, column, ctx) -> {
-            String value = rs.getString(column);
-            return value == null ? null : UseKind.fromDb(value);
-        });
-        return jdbi;
-    }
+  /**
+   * Runs {@code work} in one transaction (READ COMMITTED; see {@link CatalogTx} for how races are handled) and
+   * commits, or rolls back if it throws. Serialization failures and deadlocks surface as
+   * {@link org.jdbi.v3.core.JdbiException}s that the caller may retry.
+   */
+  public <R> R inTransaction(Function<CatalogTx, R> work) {
+    return jdbi.inTransaction(TransactionIsolationLevel.READ_COMMITTED, handle -> work.apply(new CatalogTx(handle)));
+  }
 
-    /** The configured Jdbi, for reads outside a transaction ({@code jdbi().onDemand(SetDao.class)}) and tests. */
-    public Jdbi jdbi() {
-        return jdbi;
-    }
+  /** {@link #inTransaction} without a result. */
+  public void useTransaction(Consumer<CatalogTx> work) {
+    jdbi.useTransaction(TransactionIsolationLevel.READ_COMMITTED, handle -> work.accept(new CatalogTx(handle)));
+  }
 
-    /**
-     * Runs {@code work} in one transaction (READ COMMITTED; see {@link CatalogTx} for how races are handled) and
-     * commits, or rolls back if it throws. Serialization failures and deadlocks surface as
-     * {@link org.jdbi.v3.core.JdbiException}s that the caller may retry.
-     */
-    public <R> R inTransaction(Function<CatalogTx, R> work) {
-        return jdbi.inTransaction(TransactionIsolationLevel.READ_COMMITTED, handle -> work.apply(new CatalogTx(handle)));
+  /** Whether the database answers and has the schema this code migrated to (for readiness probes). */
+  public boolean ready() {
+    try {
+      return jdbi.withHandle(handle -> handle.createQuery("""
+              select exists (select 1 from flyway_schema_history where success and version = :v)
+              """)
+          .bind("v", schemaVersion)
+          .mapTo(Boolean.class)
+          .one());
+    } catch (RuntimeException e) {
+      LOGGER.atWarn().setCause(e).log("catalog not ready");
+      return false;
     }
+  }
 
-    /** {@link #inTransaction} without a result. */
-    public void useTransaction(Consumer<CatalogTx> work) {
-        jdbi.useTransaction(TransactionIsolationLevel.READ_COMMITTED, handle -> work.accept(new CatalogTx(handle)));
-    }
+  /** The schema version the migrations reached, e.g. {@code "1"}. */
+  public String schemaVersion() {
+    return schemaVersion;
+  }
 
-    /** Whether the database answers and has the schema this code migrated to (for readiness probes). */
-    public boolean ready() {
-        try {
-            return jdbi.withHandle(handle -> handle.createQuery("""
-                            select exists (select 1 from flyway_schema_history where success and version = :v)
-                            """)
-                    .bind("v", schemaVersion)
-                    .mapTo(Boolean.class)
-                    .one());
-        } catch (RuntimeException e) {
-            LOGGER.atWarn().setCause(e).log("catalog not ready");
-            return false;
-        }
-    }
-
-    /** The schema version the migrations reached, e.g. {@code "1"}. */
-    public String schemaVersion() {
-        return schemaVersion;
-    }
-
-    /** Closes the connection pool. */
-    @Override
-    public void close() {
-        pool.close();
-    }
+  /** Closes the connection pool. */
+  @Override
+  public void close() {
+    pool.close();
+  }
 }

@@ -11,10 +11,10 @@ import java.util.Objects;
  * @param storedSize  size of the chunk's zstd frame as stored
  */
 public record ChunkRefRow(int ord, String chunkSha256, long rawOffset, long rawSize, long storedSize) {
-    public ChunkRefRow {
-        Objects.requireNonNull(chunkSha256, "chunkSha256");
-        if (ord < 0 || rawOffset < 0 || rawSize < 0 || storedSize < 0) {
-            throw new IllegalArgumentException("ord, offsets and sizes must not be negative");
-        }
+  public ChunkRefRow {
+    Objects.requireNonNull(chunkSha256, "chunkSha256");
+    if (ord < 0 || rawOffset < 0 || rawSize < 0 || storedSize < 0) {
+      throw new IllegalArgumentException("ord, offsets and sizes must not be negative");
     }
+  }
 }

@@ -11,16 +11,16 @@ import java.util.Objects;
  * @param setsAffected how many sets it invalidated
  */
 public record InvalidationRow(String id, String owner, String selectorJson, String reason, String requestedBy,
-                              Instant appliedAt, int setsAffected) {
-    public InvalidationRow {
-        Objects.requireNonNull(id, "id");
-        Objects.requireNonNull(owner, "owner");
-        Objects.requireNonNull(selectorJson, "selectorJson");
-        Objects.requireNonNull(reason, "reason");
-        Objects.requireNonNull(requestedBy, "requestedBy");
-        Objects.requireNonNull(appliedAt, "appliedAt");
-        if (setsAffected < 0) {
-            throw new IllegalArgumentException("setsAffected must not be negative");
-        }
+                Instant appliedAt, int setsAffected) {
+  public InvalidationRow {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(owner, "owner");
+    Objects.requireNonNull(selectorJson, "selectorJson");
+    Objects.requireNonNull(reason, "reason");
+    Objects.requireNonNull(requestedBy, "requestedBy");
+    Objects.requireNonNull(appliedAt, "appliedAt");
+    if (setsAffected < 0) {
+      throw new IllegalArgumentException("setsAffected must not be negative");
     }
+  }
 }

@@ -16,54 +16,54 @@ import java.util.Set;
  * @param result       {@code success | failure | cancelled}, null until the job completed
  */
 public record JobRow(
-        String jobId,
-        String owner,
-        String repoOwner,
-        String repoName,
-        long repoId,
-        String headSha,
-        String headBranch,
-        String trigger,
-        Integer pullRequest,
-        boolean fork,
-        String defaultBranch,
-        String target,
-        String jobName,
-        String declaredJson,
-        String writeScope,
-        List<String> readScopes,
-        Instant startedAt,
-        Instant completedAt,
-        String result) {
+    String jobId,
+    String owner,
+    String repoOwner,
+    String repoName,
+    long repoId,
+    String headSha,
+    String headBranch,
+    String trigger,
+    Integer pullRequest,
+    boolean fork,
+    String defaultBranch,
+    String target,
+    String jobName,
+    String declaredJson,
+    String writeScope,
+    List<String> readScopes,
+    Instant startedAt,
+    Instant completedAt,
+    String result) {
 
-    static final Set<String> TRIGGERS = Set.of("push", "pull_request");
-    static final Set<String> RESULTS = Set.of("success", "failure", "cancelled");
+  static final Set<String> TRIGGERS = Set.of("push", "pull_request");
+  static final Set<String> RESULTS = Set.of("success", "failure", "cancelled");
 
-    public JobRow {
-        Objects.requireNonNull(jobId, "jobId");
-        Objects.requireNonNull(owner, "owner");
-        Objects.requireNonNull(repoOwner, "repoOwner");
-        Objects.requireNonNull(repoName, "repoName");
-        Objects.requireNonNull(headSha, "headSha");
-        Objects.requireNonNull(defaultBranch, "defaultBranch");
-        Objects.requireNonNull(target, "target");
-        Objects.requireNonNull(jobName, "jobName");
-        Objects.requireNonNull(startedAt, "startedAt");
-        if (!TRIGGERS.contains(trigger)) {
-            throw new IllegalArgumentException("trigger must be push or pull_request, got " + trigger);
-        }
-        if (result != null && !RESULTS.contains(result)) {
-            throw new IllegalArgumentException("result must be success, failure or cancelled, got " + result);
-        }
-        if ((completedAt == null) != (result == null)) {
-            throw new IllegalArgumentException("completedAt and result are set together");
-        }
-        declaredJson = declaredJson == null ? "[]" : declaredJson;
-        readScopes = readScopes == null ? List.of() : List.copyOf(readScopes);
+  public JobRow {
+    Objects.requireNonNull(jobId, "jobId");
+    Objects.requireNonNull(owner, "owner");
+    Objects.requireNonNull(repoOwner, "repoOwner");
+    Objects.requireNonNull(repoName, "repoName");
+    Objects.requireNonNull(headSha, "headSha");
+    Objects.requireNonNull(defaultBranch, "defaultBranch");
+    Objects.requireNonNull(target, "target");
+    Objects.requireNonNull(jobName, "jobName");
+    Objects.requireNonNull(startedAt, "startedAt");
+    if (!TRIGGERS.contains(trigger)) {
+      throw new IllegalArgumentException("trigger must be push or pull_request, got " + trigger);
     }
-
-    /** Whether {@code job.completed} has been applied. */
-    public boolean completed() {
-        return completedAt != null;
+    if (result != null && !RESULTS.contains(result)) {
+      throw new IllegalArgumentException("result must be success, failure or cancelled, got " + result);
     }
+    if ((completedAt == null) != (result == null)) {
+      throw new IllegalArgumentException("completedAt and result are set together");
+    }
+    declaredJson = declaredJson == null ? "[]" : declaredJson;
+    readScopes = readScopes == null ? List.of() : List.copyOf(readScopes);
+  }
+
+  /** Whether {@code job.completed} has been applied. */
+  public boolean completed() {
+    return completedAt != null;
+  }
 }

@@ -10,10 +10,10 @@ import java.util.Optional;
  * @param oldest creation time of the oldest unpublished row, empty when none
  */
 public record OutboxBacklog(long count, Optional<Instant> oldest) {
-    public OutboxBacklog {
-        if (count < 0) {
-            throw new IllegalArgumentException("count must not be negative");
-        }
-        oldest = oldest == null ? Optional.empty() : oldest;
+  public OutboxBacklog {
+    if (count < 0) {
+      throw new IllegalArgumentException("count must not be negative");
     }
+    oldest = oldest == null ? Optional.empty() : oldest;
+  }
 }

@@ -12,12 +12,12 @@ import java.util.Objects;
  * @param headers Kafka headers (e.g. {@code content-type}), never null
  */
 public record OutboxRow(long seq, String eventId, String topic, String key, byte[] payload,
-                        Map<String, String> headers, Instant createdAt, Instant publishedAt) {
-    public OutboxRow {
-        Objects.requireNonNull(eventId, "eventId");
-        Objects.requireNonNull(topic, "topic");
-        Objects.requireNonNull(payload, "payload");
-        Objects.requireNonNull(createdAt, "createdAt");
-        headers = headers == null ? Map.of() : Map.copyOf(headers);
-    }
+            Map<String, String> headers, Instant createdAt, Instant publishedAt) {
+  public OutboxRow {
+    Objects.requireNonNull(eventId, "eventId");
+    Objects.requireNonNull(topic, "topic");
+    Objects.requireNonNull(payload, "payload");
+    Objects.requireNonNull(createdAt, "createdAt");
+    headers = headers == null ? Map.of() : Map.copyOf(headers);
+  }
 }

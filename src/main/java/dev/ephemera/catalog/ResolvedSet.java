@@ -9,15 +9,15 @@ import java.util.Objects;
  * @param fallbackLevel position in the read chain of the scope it came from (0 = the job's own scope)
  */
 public record ResolvedSet(SetRow set, int fallbackLevel) {
-    public ResolvedSet {
-        Objects.requireNonNull(set, "set");
-        if (fallbackLevel < 0) {
-            throw new IllegalArgumentException("fallbackLevel must not be negative");
-        }
+  public ResolvedSet {
+    Objects.requireNonNull(set, "set");
+    if (fallbackLevel < 0) {
+      throw new IllegalArgumentException("fallbackLevel must not be negative");
     }
+  }
 
-    /** The scope the set was found in. */
-    public String scope() {
-        return set.scope();
-    }
+  /** The scope the set was found in. */
+  public String scope() {
+    return set.scope();
+  }
 }
