@@ -10,7 +10,6 @@ import javax.sql.DataSource;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import org.flywaydb.core.Flyway;
-import org.flywaydb.core.api.MigrationVersion;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.jdbi.v3.core.Jdbi;
 import org.jdbi.v3.core.argument.AbstractArgumentFactory;
@@ -64,8 +63,9 @@ public final class Catalog implements AutoCloseable {
     config.setPoolName("ephemera-catalog");
     HikariDataSource pool = new HikariDataSource(config);
     try {
-      migrate(pool);
-      String version = latestVersion(pool);
+      Flyway flyway = flyway(pool);
+      log(flyway.migrate());
+      String version = flyway.info().current().getVersion().getVersion();
       return new Catalog(pool, configure(Jdbi.create(pool)), version);
     } catch (RuntimeException e) {
       pool.close();
@@ -79,12 +79,16 @@ public final class Catalog implements AutoCloseable {
    * @return how many migrations this call applied (0 when the schema was already current)
    */
   public static int migrate(DataSource dataSource) {
-    MigrateResult result = flyway(dataSource).migrate();
+    return log(flyway(dataSource).migrate()).migrationsExecuted;
+  }
+
+  private static MigrateResult log(MigrateResult result) {
     LOGGER.atInfo()
         .addKeyValue("applied", result.migrationsExecuted)
-        .addKeyValue("version", result.targetSchemaVersion)
+        .addKeyValue("from", result.initialSchemaVersion)
+        .addKeyValue("to", result.targetSchemaVersion)
         .log("catalog migrations applied");
-    return result.migrationsExecuted;
+    return result;
   }
 
   private static Flyway flyway(DataSource dataSource) {
@@ -92,11 +96,6 @@ public final class Catalog implements AutoCloseable {
         .dataSource(dataSource)
         .locations(MIGRATIONS)
         .load();
-  }
-
-  private static String latestVersion(DataSource dataSource) {
-    MigrationVersion version = flyway(dataSource).info().current().getVersion();
-    return version.getVersion();
   }
 
   /** Installs the plugins and the mappings of the catalog's enums (stored in lower case). */

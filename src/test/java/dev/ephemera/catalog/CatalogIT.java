@@ -73,6 +73,31 @@ class CatalogIT {
   }
 
   @Test
+  void replicasStartingTogetherOnANewDatabaseMigrateItOnce(TestServices services) throws Exception {
+    PostgresEndpoint fresh = services.freshDatabase();
+    java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+    java.util.function.Supplier<Integer> replica =
+        () -> {
+          try (HikariDataSource dataSource = new HikariDataSource()) {
+            dataSource.setJdbcUrl(fresh.jdbcUrl());
+            dataSource.setUsername(fresh.user());
+            dataSource.setPassword(fresh.password());
+            start.await(30, TimeUnit.SECONDS);
+            return Catalog.migrate(dataSource);
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        };
+    CompletableFuture<Integer> first = CompletableFuture.supplyAsync(replica);
+    CompletableFuture<Integer> second = CompletableFuture.supplyAsync(replica);
+
+    assertThat(List.of(first.get(60, TimeUnit.SECONDS), second.get(60, TimeUnit.SECONDS))).containsOnlyOnce(0);
+    try (Catalog opened = Catalog.open(fresh.jdbcUrl(), fresh.user(), fresh.password())) {
+      assertThat(opened.ready()).isTrue();
+    }
+  }
+
+  @Test
   void isNotReadyOnceClosed() {
     Catalog other = Catalog.open(database.jdbcUrl(), database.user(), database.password());
     assertThat(other.ready()).isTrue();
