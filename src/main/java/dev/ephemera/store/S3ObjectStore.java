@@ -108,6 +108,8 @@ public final class S3ObjectStore implements ObjectStore {
                 .credentialsProvider(credentials)
                 .serviceConfiguration(S3Configuration.builder()
                         .pathStyleAccessEnabled(config.pathStyle())
+                        // a presigned GET is fetched by browsers and curl, which cannot validate checksums
+                        .checksumValidationEnabled(false)
                         .build());
         if (config.endpoint() != null) {
             clientBuilder.endpointOverride(config.endpoint());
