@@ -6,22 +6,22 @@ package dev.ephemera.store;
  */
 public final class NoSuchObjectException extends ObjectStoreException {
 
-    private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 1L;
 
-    private final String key;
+  private final String key;
 
-    public NoSuchObjectException(String key, String where) {
-        super("no object " + key + " in " + where, false);
-        this.key = key;
-    }
+  public NoSuchObjectException(String key, String where) {
+    super("no object " + key + " in " + where, false);
+    this.key = key;
+  }
 
-    public NoSuchObjectException(String key, String where, Throwable cause) {
-        super("no object " + key + " in " + where, false, cause);
-        this.key = key;
-    }
+  public NoSuchObjectException(String key, String where, Throwable cause) {
+    super("no object " + key + " in " + where, false, cause);
+    this.key = key;
+  }
 
-    /** The key that was asked for, as given to the store. */
-    public String key() {
-        return key;
-    }
+  /** The key that was asked for, as given to the store. */
+  public String key() {
+    return key;
+  }
 }
