@@ -250,7 +250,9 @@ public final class S3ObjectStore implements ObjectStore {
       }
       return InputStream.nullInputStream();
     }
-    long last = offset + length - 1 < 0 ? Long.MAX_VALUE : offset + length - 1;
+    long end = offset + length - 1;
+    // a length reaching past Long.MAX_VALUE means "to the end": an open-ended range
+    String range = "bytes=" + offset + "-" + (end < offset ? "" : Long.toString(end));
     ResponseInputStream<GetObjectResponse> in;
     try {
       in =
@@ -262,7 +264,7 @@ public final class S3ObjectStore implements ObjectStore {
                       r ->
                           r.bucket(config.bucket())
                               .key(s3Key)
-                              .range("bytes=" + offset + "-" + last)));
+                              .range(range)));
     } catch (ObjectStoreException e) {
       if (e.getCause() instanceof AwsServiceException s && s.statusCode() == 416) {
         // the offset is at or past the end: the object exists and the range holds no bytes
