@@ -30,6 +30,8 @@ import java.util.Objects;
  * Moving the result into place (and checking the target for pre-existing symlinks) is {@link
  * Restorer}'s job, done only after the whole stream verified.
  *
+ * <p>Symlink mtimes are set to the microsecond: the JDK sets a link's own times with lutimes(2).
+ *
  * <p>Directory modes and mtimes are not applied here (writing children would change them, and a
  * read-only directory could not be filled): they are returned for the caller to apply last.
  */

@@ -46,7 +46,9 @@ final class Trees {
               .readAttributes()
               .lastModifiedTime();
       if (Files.isSymbolicLink(p)) {
-        return "symlink -> " + Files.readSymbolicLink(p) + " mtime " + mtime;
+        // The JDK sets a symlink's times with lutimes(2): microseconds, not nanoseconds.
+        return "symlink -> " + Files.readSymbolicLink(p) + " mtime "
+            + mtime.toInstant().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
       }
       if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
         return "dir " + Integer.toOctalString(mode & 07777) + (withDirMtimes ? " mtime " + mtime : "");
