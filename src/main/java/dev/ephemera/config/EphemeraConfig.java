@@ -15,7 +15,13 @@ public record EphemeraConfig(
     Kafka kafka, Database database, Store store, Http http, Auth auth, Duration linkTtl, String eventSource) {
 
   /** Kafka connection and topic layout. */
-  public record Kafka(String bootstrap, String group, boolean createTopics, int partitions, short replicationFactor) {}
+  public record Kafka(
+      String bootstrap, String group, String topicPrefix, boolean createTopics, int partitions, short replicationFactor) {
+    /** The physical name of one of Ephemera's topics. */
+    public String topic(String logical) {
+      return topicPrefix + logical;
+    }
+  }
 
   /** PostgreSQL connection. */
   public record Database(String url, String user, String password, int poolSize) {}
@@ -45,6 +51,7 @@ public record EphemeraConfig(
     Map<String, String> d = new LinkedHashMap<>();
     d.put("kafka.bootstrap", "localhost:9092");
     d.put("kafka.group", "ephemera-worker");
+    d.put("kafka.topic-prefix", "");
     d.put("kafka.create-topics", "true");
     d.put("kafka.partitions", "12");
     d.put("kafka.replication-factor", "-1");
@@ -101,6 +108,7 @@ public record EphemeraConfig(
         new Kafka(
             s.required("kafka.bootstrap"),
             s.required("kafka.group"),
+            s.get("kafka.topic-prefix"),
             s.boolValue("kafka.create-topics"),
             positive(s, "kafka.partitions"),
             (short) replication),

@@ -1,4 +1,4 @@
-package dev.ephemera.api;
+package dev.ephemera.auth;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.ephemera.api;
+package dev.ephemera.auth;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -102,7 +102,7 @@ public final class Signer {
     }
   }
 
-  static boolean constantTimeEquals(String a, String b) {
+  public static boolean constantTimeEquals(String a, String b) {
     return MessageDigest.isEqual(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
   }
 
