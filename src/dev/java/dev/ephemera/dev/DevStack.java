@@ -34,8 +34,15 @@ public final class DevStack implements AutoCloseable {
   private final Map<String, String> env = new LinkedHashMap<>();
   private App app;
 
-  private DevStack(Path data) {
+  private final int kafkaPort;
+  private final int pgPort;
+  private final int httpPort;
+
+  private DevStack(Path data, int kafkaPort, int pgPort, int httpPort) {
     this.data = data;
+    this.kafkaPort = kafkaPort;
+    this.pgPort = pgPort;
+    this.httpPort = httpPort;
   }
 
   public static void main(String[] args) throws Exception {
@@ -60,7 +67,17 @@ public final class DevStack implements AutoCloseable {
 
   /** Starts every part, or stops what started and rethrows. */
   public static DevStack start(Path data, PrintStream log) throws Exception {
-    DevStack stack = new DevStack(data);
+    return start(
+        data,
+        log,
+        port("EPHEMERA_DEV_KAFKA_PORT", 19092),
+        port("EPHEMERA_DEV_PG_PORT", 15432),
+        port("EPHEMERA_HTTP_PORT", 8080));
+  }
+
+  /** Starts every part on the given ports, or stops what started and rethrows. */
+  public static DevStack start(Path data, PrintStream log, int kafkaPort, int pgPort, int httpPort) throws Exception {
+    DevStack stack = new DevStack(data, kafkaPort, pgPort, httpPort);
     try {
       stack.startParts(log);
       return stack;
@@ -72,9 +89,6 @@ public final class DevStack implements AutoCloseable {
 
   private void startParts(PrintStream log) throws Exception {
     Files.createDirectories(data);
-    int kafkaPort = port("EPHEMERA_DEV_KAFKA_PORT", 19092);
-    int pgPort = port("EPHEMERA_DEV_PG_PORT", 15432);
-    int httpPort = port("EPHEMERA_HTTP_PORT", 8080);
     Properties secrets = secrets(data.resolve("secrets.properties"));
 
     log.println("ephemera: starting Kafka (KRaft) on 127.0.0.1:" + kafkaPort + " ...");
