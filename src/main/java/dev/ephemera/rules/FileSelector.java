@@ -297,8 +297,13 @@ public final class FileSelector {
     }
 
     private void step(int idx, String logical, Path fs) {
+      step(idx, logical, fs, null);
+    }
+
+    /** own: the entry's lstat attributes if the caller already has them. */
+    private void step(int idx, String logical, Path fs, BasicFileAttributes own) {
       if (idx == last) {
-        candidate(logical, fs);
+        candidate(logical, fs, own);
       } else {
         expand(idx + 1, logical, fs);
       }
@@ -345,7 +350,7 @@ public final class FileSelector {
           }
         }
         if (matchesNext) {
-          step(j + 1, entryLogical, entry);
+          step(j + 1, entryLogical, entry, own);
         }
       }
     }
@@ -375,7 +380,7 @@ public final class FileSelector {
     }
 
     /** A full match: keep it if it is a regular file or a symlink worth keeping. */
-    private void candidate(String logical, Path fs) {
+    private void candidate(String logical, Path fs, BasicFileAttributes known) {
       if (excluded(logical)) {
         return;
       }
@@ -383,11 +388,13 @@ public final class FileSelector {
       if (found.containsKey(normal)) {
         return;
       }
-      BasicFileAttributes own;
-      try {
-        own = Files.readAttributes(fs, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      } catch (IOException e) {
-        return; // vanished
+      BasicFileAttributes own = known;
+      if (own == null) {
+        try {
+          own = Files.readAttributes(fs, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+          return; // vanished
+        }
       }
       Path path = toFilesystem(normal);
       if (own.isRegularFile()) {
