@@ -46,7 +46,7 @@ import java.util.TreeMap;
  *
  * <p>Deliberate differences from the crate, all for safety: a directory that is already being
  * walked by a {@code **} is not entered again through a symlink (the crate loops forever on a
- * symlink cycle); paths are normalised lexically ({@code /a/../b} becomes {@code /b}), and an
+ * symlink cycle), nor is a symlink to an ancestor of the directory being walked; paths are normalised lexically ({@code /a/../b} becomes {@code /b}), and an
  * entry that ends up outside the root is dropped with a warning; an unreadable directory is a
  * warning and the walk goes on.
  *
@@ -340,6 +340,10 @@ public final class FileSelector {
           if (directory && matchesNext && j + 1 == last && wouldKeepAsSymlink(entryLogical, entry)) {
             // it will be kept as a link; what lies beneath would be dropped anyway
             directory = false;
+          } else if (directory && pointsAtAnAncestor(entry, fs)) {
+            // e.g. a link to "/" or to "..": following it would walk everything above the set
+            // before the cycle check caught the way back
+            directory = false;
           }
         }
         if (directory) {
@@ -352,6 +356,14 @@ public final class FileSelector {
         if (matchesNext) {
           step(j + 1, entryLogical, entry, own);
         }
+      }
+    }
+
+    private boolean pointsAtAnAncestor(Path link, Path directory) {
+      try {
+        return directory.toRealPath().startsWith(link.toRealPath());
+      } catch (IOException e) {
+        return false;
       }
     }
 

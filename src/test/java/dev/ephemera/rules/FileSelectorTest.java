@@ -385,6 +385,17 @@ class FileSelectorTest {
   }
 
   @Test
+  void symlinkToAnAncestorIsNotWalked() throws IOException {
+    file("w/a.txt");
+    file("outside.txt");
+    link("w/top", fs.toString());
+
+    Selection selection = select("/w/**/*.txt");
+
+    assertThat(relative(selection)).containsExactly("a.txt");
+  }
+
+  @Test
   void dotPatternsReachDotAndDotDotButNothingEscapesTheRoot() throws IOException {
     // the crate offers "." and ".." to a component starting with a literal '.': /w/.*/f walks
     // /w/./f and /w/../f; the latter lies outside the root /w and is dropped with a warning
