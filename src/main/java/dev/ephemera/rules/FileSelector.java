@@ -41,7 +41,8 @@ import java.util.TreeMap;
  *       A symlink to a regular file outside the root is selected as that file's content ({@link
  *       SelectedFile#viaSymlink()}), as buildomat would; other symlinks (dangling, or to
  *       directories outside the root) are not selected.
- *   <li>Files on the {@link SecretsFilter} deny-list are reported and skipped.
+ *   <li>Files on the {@link SecretsFilter} deny-list are skipped and reported in {@link
+ *       Selection#skippedSecrets()}.
  * </ul>
  *
  * <p>Deliberate differences from the crate, all for safety: a directory that is already being
@@ -456,13 +457,8 @@ public final class FileSelector {
           secret = secrets.match(realOrNormal(f.path()));
         }
         if (secret.isPresent()) {
+          // reported once, in skippedSecrets (not also as a warning line)
           skipped.add(new SkippedSecret(f.path(), secret.get()));
-          warnings.add(
-              "skipped "
-                  + normal
-                  + ": it looks like a secret ("
-                  + secret.get()
-                  + "); set allow_secrets = true on the set to keep it");
           continue;
         }
         if (f.linkTarget() != null) {
