@@ -1,5 +1,95 @@
 package dev.ephemera.cli;
 
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code ephemera}: the worker and the job-side commands in one binary. Exit codes: 0 done (also a miss or a cache
+ * failure inside a job, said on stderr, so an optional cache never kills a {@code bash -e} job); with {@code --strict}
+ * 2 on a miss and 3 on a failure; 3 when a check the user asked for fails; 64 on a usage error.
+ */
+@Command(
+    name = "ephemera",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "Persisted ephemera for buildomat CI jobs.",
+    subcommands = {
+      PersistCommand.class,
+      RestoreCommand.class,
+      UnpackCommand.class,
+      WorkerCommand.class,
+      AdminCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Main {
-  public static void main(String[] args) {}
+  public static final int USAGE = 64;
+
+  public static void main(String[] args) {
+    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+  }
+
+  /** Runs one command line with the given writers; returns the exit code. */
+  public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    CommandLine cli = new CommandLine(new Main());
+    cli.setOut(out);
+    cli.setErr(err);
+    cli.setParameterExceptionHandler(
+        (e, a) -> {
+          err.println("ephemera: " + e.getMessage());
+          err.println("Try 'ephemera " + commandPath(e.getCommandLine()) + " --help'.");
+          err.flush();
+          return USAGE;
+        });
+    cli.setExecutionExceptionHandler(
+        (e, commandLine, parsed) -> {
+          boolean strict = false;
+          boolean json = false;
+          if (commandLine.getCommand() instanceof JobCommand job) {
+            strict = job.client().strict;
+            json = job.client().json;
+          }
+          CliFailure failure =
+              e instanceof CliFailure f
+                  ? f
+                  : new CliFailure(CliFailure.Kind.FAILURE, describe(commandLine, e), e);
+          String kind = failure.kind() == CliFailure.Kind.MISS ? "miss" : "failed";
+          String note =
+              failure.kind() == CliFailure.Kind.CHECK || strict
+                  ? ""
+                  : " (exit 0: the job goes on without it; --strict makes this exit " + failure.kind().strictExit + ")";
+          err.println("ephemera: " + failure.getMessage() + note);
+          err.flush();
+          if (json) {
+            Output.result(
+                out,
+                true,
+                "",
+                java.util.Map.of("command", commandLine.getCommandName(), "outcome", kind, "error", failure.getMessage()));
+          }
+          if (failure.kind() == CliFailure.Kind.CHECK || strict) {
+            return failure.kind().strictExit;
+          }
+          return 0;
+        });
+    return cli.execute(args);
+  }
+
+  private static String describe(CommandLine commandLine, Exception e) {
+    String what = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    return commandLine.getCommandName() + ": " + what;
+  }
+
+  private static String commandPath(CommandLine commandLine) {
+    return commandLine.getCommandSpec().qualifiedName(" ").replaceFirst("^ephemera ?", "");
+  }
+
+  /** Version from the jar manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"ephemera " + (v == null ? "dev" : v)};
+    }
+  }
 }

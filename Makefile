@@ -1,0 +1,23 @@
+# Thin aliases over Maven and scripts. See README.md.
+MVN ?= mvn -B
+.PHONY: test run demo bench bench-worker package fmt clean
+
+test:            ## the whole suite: unit (*Test) and integration (*IT) against real Kafka, Postgres and S3
+	$(MVN) verify
+
+package:         ## the product jar (target/ephemera.jar) behind bin/ephemera
+	$(MVN) -q -DskipTests package
+
+run: package     ## Ephemera on its embedded default: real Kafka, real Postgres, local object store
+	$(MVN) -q -DskipTests test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/dev-classpath.txt
+	exec java -cp target/test-classes:target/classes:$$(cat target/dev-classpath.txt) dev.ephemera.dev.DevStack $(ARGS)
+
+demo: package    ## the example scenario, step by step, against `make run` (or its own stack)
+	$(MVN) -q -DskipTests test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/dev-classpath.txt
+	java -cp target/test-classes:target/classes:$$(cat target/dev-classpath.txt) dev.ephemera.dev.Demo $(ARGS)
+
+bench: package   ## archive benchmark vs tar | zstd (prints ratios)
+	scripts/bench.sh $(ARGS)
+
+clean:
+	$(MVN) -q clean

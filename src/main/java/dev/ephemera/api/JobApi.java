@@ -1,0 +1,541 @@
+package dev.ephemera.api;
+
+import com.github.luben.zstd.ZstdInputStream;
+import dev.ephemera.archive.ArchiveException;
+import dev.ephemera.archive.ChunkFrames;
+import dev.ephemera.archive.Manifest;
+import dev.ephemera.auth.DownloadLinks;
+import dev.ephemera.auth.Signer;
+import dev.ephemera.catalog.Catalog;
+import dev.ephemera.catalog.ChunkRefRow;
+import dev.ephemera.catalog.JobRow;
+import dev.ephemera.catalog.SetRow;
+import dev.ephemera.catalog.SetStatus;
+import dev.ephemera.catalog.UseKind;
+import dev.ephemera.catalog.UseRow;
+import dev.ephemera.event.Ulid;
+import dev.ephemera.metrics.Meters;
+import dev.ephemera.policy.Access;
+import dev.ephemera.policy.Decision;
+import dev.ephemera.policy.Decisions;
+import dev.ephemera.policy.Scope;
+import dev.ephemera.store.NoSuchObjectException;
+import dev.ephemera.store.ObjectStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.SequenceInputStream;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The HTTP API the job-side CLI talks to, and the signed download links. Every job call carries a job token naming
+ * the job in the path; what the job may read and write comes from the catalog's record of its {@code job.started}
+ * (its read chain and write scope), never from the request.
+ *
+ * <p>Nothing a job uploads is taken on trust: each chunk is decompressed and hashed before it is stored under its
+ * name, and registering a set streams its stored frames once to compute the tar and archive digests that will be
+ * reported, so the hashes in {@code ephemera.used} are the server's, not the job's.
+ */
+public final class JobApi {
+  private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+  private static final Pattern SET_NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+  private static final int MAX_MANIFEST_BYTES = 64 << 20;
+  private static final int MAX_CHUNK_BODY = ChunkFrames.MAX_RAW_SIZE + (1 << 20);
+
+  private final Catalog catalog;
+  private final ObjectStore store;
+  private final Signer signer;
+  private final DownloadLinks links;
+  private final String adminToken;
+  private final Duration jobTokenTtl;
+  private final Clock clock;
+  private final Meters meters;
+
+  public JobApi(
+      Catalog catalog,
+      ObjectStore store,
+      Signer signer,
+      DownloadLinks links,
+      String adminToken,
+      Duration jobTokenTtl,
+      Clock clock,
+      Meters meters) {
+    this.catalog = catalog;
+    this.store = store;
+    this.signer = signer;
+    this.links = links;
+    this.adminToken = adminToken;
+    this.jobTokenTtl = jobTokenTtl;
+    this.clock = clock;
+    this.meters = meters;
+  }
+
+  public static String chunkKey(String sha256) {
+    return "chunks/" + sha256;
+  }
+
+  public static String manifestKey(String setId) {
+    return "manifests/" + setId + ".json";
+  }
+
+  /** Registers the routes on {@code router}. */
+  public void routes(HttpRouter router) {
+    router
+        .route("POST", "/v1/admin/tokens", this::mintToken)
+        .route("GET", "/v1/jobs/{job}/staged", this::staged)
+        .route("GET", "/v1/jobs/{job}/sets/{name}", this::resolve)
+        .route("POST", "/v1/jobs/{job}/chunks/present", this::present)
+        .route("PUT", "/v1/jobs/{job}/chunks/{sha}", this::uploadChunk)
+        .route("POST", "/v1/jobs/{job}/sets", this::register)
+        .route("GET", "/v1/jobs/{job}/sets/{set}/manifest", this::manifest)
+        .route("GET", "/v1/jobs/{job}/sets/{set}/chunks/{sha}", this::chunk)
+        .route("POST", "/v1/jobs/{job}/restores", this::restored)
+        .route("GET", "/v1/sets/{set}/archive.tar.zst", this::archive);
+  }
+
+  // ---- admin ----
+
+  record TokenRequest(String jobId, Long ttlSeconds) {}
+
+  record TokenResponse(String token, String jobId, Instant expiresAt) {}
+
+  private HttpRouter.Response mintToken(HttpRouter.Request request) throws IOException {
+    requireAdmin(request);
+    TokenRequest body = request.json(TokenRequest.class, 4096);
+    if (body.jobId() == null || !Ulid.isValid(body.jobId())) {
+      throw ApiException.badRequest("job_id must be a buildomat job id (a ULID)");
+    }
+    Duration ttl = body.ttlSeconds() == null ? jobTokenTtl : Duration.ofSeconds(body.ttlSeconds());
+    if (ttl.isNegative() || ttl.isZero() || ttl.compareTo(Duration.ofDays(7)) > 0) {
+      throw ApiException.badRequest("ttl_seconds must be between 1 and 604800");
+    }
+    Signer.JobToken token = signer.mintJobToken(body.jobId(), ttl);
+    return HttpRouter.Response.json(201, new TokenResponse(token.token(), token.jobId(), token.expiresAt()));
+  }
+
+  void requireAdmin(HttpRouter.Request request) {
+    String presented = request.bearer().orElse("");
+    if (!Signer.constantTimeEquals(presented, adminToken)) {
+      meters.denied("admin_token");
+      throw ApiException.unauthorized("an admin token is required (Authorization: Bearer ...)");
+    }
+  }
+
+  // ---- job calls ----
+
+  /** The job the token names, which must be the job in the path, with its recorded access. */
+  private record Caller(JobRow job, Access access) {}
+
+  private Caller caller(HttpRouter.Request request) {
+    String jobId = request.param("job");
+    Optional<String> tokenJob = signer.verifyJobToken(request.bearer().orElse(null));
+    if (tokenJob.isEmpty()) {
+      meters.denied("bad_token");
+      throw ApiException.unauthorized("a valid job token is required (EPHEMERA_TOKEN); it may have expired");
+    }
+    if (!tokenJob.get().equals(jobId)) {
+      meters.denied("other_job");
+      throw ApiException.forbidden("this token belongs to job " + tokenJob.get() + ", not " + jobId);
+    }
+    JobRow job =
+        catalog
+            .jdbi()
+            .withExtension(dev.ephemera.catalog.JobDao.class, dao -> dao.find(jobId))
+            .orElseThrow(
+                () ->
+                    new ApiException(
+                        409,
+                        "job_unknown",
+                        "job " + jobId + " is not known yet: its job.started event has not been processed; retry"));
+    List<Scope> reads = job.readScopes().stream().map(Scope::parse).toList();
+    Optional<Scope> write = Optional.ofNullable(job.writeScope()).map(Scope::parse);
+    return new Caller(job, new Access(reads, write));
+  }
+
+  /** Whether the caller may read {@code set}: its own, or a valid set of its owner in its read chain. */
+  private int readLevel(Caller caller, SetRow set) {
+    if (!set.owner().equals(caller.job().owner())) {
+      meters.denied("other_owner");
+      throw ApiException.forbidden("set " + set.setId() + " belongs to another owner");
+    }
+    if (set.createdByJob().equals(caller.job().jobId())) {
+      return -1;
+    }
+    int level = caller.access().fallbackLevel(Scope.parse(set.scope()));
+    if (level < 0) {
+      meters.denied("scope");
+      throw ApiException.forbidden(
+          "job " + caller.job().jobId() + " may not read scope " + set.scope() + " (it reads "
+              + caller.access().reads() + ")");
+    }
+    if (set.status() != SetStatus.LIVE && set.status() != SetStatus.SUPERSEDED) {
+      throw new ApiException(410, "gone", "set " + set.setId() + " is " + set.status().db());
+    }
+    return level;
+  }
+
+  private SetRow findSet(String setId) {
+    if (!Ulid.isValid(setId)) {
+      throw ApiException.badRequest("not a set id: " + setId);
+    }
+    return catalog
+        .jdbi()
+        .withExtension(dev.ephemera.catalog.SetDao.class, dao -> dao.find(setId))
+        .orElseThrow(() -> ApiException.notFound("no set " + setId));
+  }
+
+  record StagedResponse(String jobId, List<SetView> sets) {}
+
+  private HttpRouter.Response staged(HttpRouter.Request request) {
+    Caller caller = caller(request);
+    List<SetView> sets = new ArrayList<>();
+    List<UseRow> uses = catalog.jdbi().withExtension(dev.ephemera.catalog.UseDao.class, d -> d.forJob(caller.job().jobId()));
+    for (UseRow use : uses) {
+      if (use.kind() != UseKind.STAGED) {
+        continue;
+      }
+      SetRow set = findSet(use.setId());
+      if (set.status() == SetStatus.LIVE || set.status() == SetStatus.SUPERSEDED) {
+        sets.add(SetView.of(set, use.fallbackLevel(), links.archive(set.setId())));
+      }
+    }
+    return HttpRouter.Response.ok(new StagedResponse(caller.job().jobId(), sets));
+  }
+
+  /** The set a job gets for a name: what was staged for it at job start, else the newest in its read chain now. */
+  private HttpRouter.Response resolve(HttpRouter.Request request) {
+    Caller caller = caller(request);
+    String name = request.param("name");
+    requireName(name);
+    String owner = caller.job().owner();
+    Optional<UseRow> staged =
+        catalog.jdbi().withExtension(dev.ephemera.catalog.UseDao.class, d -> d.forJob(caller.job().jobId())).stream()
+            .filter(u -> u.kind() == UseKind.STAGED && u.name().equals(name))
+            .findFirst();
+    if (staged.isPresent()) {
+      SetRow set = findSet(staged.get().setId());
+      if (set.status() == SetStatus.LIVE || set.status() == SetStatus.SUPERSEDED) {
+        meters.restore("hit", staged.get().fallbackLevel());
+        return HttpRouter.Response.ok(SetView.of(set, staged.get().fallbackLevel(), links.archive(set.setId())));
+      }
+    }
+    Decision decision =
+        catalog.inTransaction(
+            tx ->
+                Decisions.resolve(
+                    caller.access(),
+                    name,
+                    (n, scope) -> tx.heads().resolve(owner, n, List.of(scope.toString())).map(r -> r.set().setId())));
+    if (decision instanceof Decision.Stage stage) {
+      SetRow set = findSet(stage.setId());
+      meters.restore("hit", stage.fallbackLevel());
+      return HttpRouter.Response.ok(SetView.of(set, stage.fallbackLevel(), links.archive(set.setId())));
+    }
+    meters.restore("miss", -1);
+    String why = ((Decision.Ignore) decision).reason();
+    throw ApiException.notFound("restore: set " + name + " not found for job " + caller.job().jobId() + ": " + why);
+  }
+
+  record PresentRequest(List<String> sha256) {}
+
+  record PresentResponse(Map<String, Long> present) {}
+
+  /** Which chunks the store already has, with their stored sizes: the client uploads only the rest. */
+  private HttpRouter.Response present(HttpRouter.Request request) throws IOException {
+    caller(request);
+    PresentRequest body = request.json(PresentRequest.class, 4 << 20);
+    if (body.sha256() == null || body.sha256().size() > 50_000) {
+      throw ApiException.badRequest("sha256 must list at most 50000 chunk hashes");
+    }
+    Map<String, Long> present = new LinkedHashMap<>();
+    for (String sha : body.sha256()) {
+      requireSha(sha);
+      store.size(chunkKey(sha)).ifPresent(size -> present.put(sha, size));
+    }
+    return HttpRouter.Response.ok(new PresentResponse(present));
+  }
+
+  record ChunkStored(String sha256, long storedSize, boolean deduplicated) {}
+
+  private HttpRouter.Response uploadChunk(HttpRouter.Request request) throws IOException {
+    Caller caller = caller(request);
+    requireWriter(caller);
+    String sha = request.param("sha");
+    requireSha(sha);
+    byte[] frame = request.body(MAX_CHUNK_BODY);
+    byte[] raw;
+    try {
+      raw = ChunkFrames.verify(sha, frame);
+    } catch (ArchiveException e) {
+      meters.denied("bad_chunk");
+      throw new ApiException(422, "bad_chunk", e.getMessage());
+    }
+    String key = chunkKey(sha);
+    if (store.exists(key)) {
+      meters.chunkUpload("deduplicated", raw.length);
+      return HttpRouter.Response.ok(new ChunkStored(sha, store.size(key).orElse(frame.length), true));
+    }
+    store.put(key, frame);
+    meters.chunkUpload("stored", raw.length);
+    return HttpRouter.Response.json(201, new ChunkStored(sha, frame.length, false));
+  }
+
+  record RegisterRequest(String name, String when, Manifest manifest) {}
+
+  /** Registers a pending set: invisible to everyone until the job completes (and then only if policy allows). */
+  private HttpRouter.Response register(HttpRouter.Request request) throws IOException {
+    Caller caller = caller(request);
+    Scope scope = requireWriter(caller);
+    RegisterRequest body = request.json(RegisterRequest.class, MAX_MANIFEST_BYTES);
+    requireName(body.name());
+    if (body.manifest() == null) {
+      throw ApiException.badRequest("manifest is required");
+    }
+    String when = body.when() == null ? "success" : body.when();
+    if (!when.equals("success") && !when.equals("always")) {
+      throw ApiException.badRequest("when must be \"success\" or \"always\", got \"" + when + "\"");
+    }
+    Manifest manifest = body.manifest();
+    if (manifest.root() == null || !manifest.root().startsWith("/")) {
+      throw ApiException.badRequest("manifest.root must be an absolute path");
+    }
+    Digests digests = digest(manifest);
+    if (!digests.tarSha256().equals(manifest.tarSha256()) || digests.tarSize() != manifest.tarSize()) {
+      throw new ApiException(
+          422,
+          "manifest_mismatch",
+          "the stored chunks make a tar stream of " + digests.tarSize() + " bytes with sha256 " + digests.tarSha256()
+              + ", but the manifest says " + manifest.tarSize() + " bytes with " + manifest.tarSha256());
+    }
+    Manifest verified = manifest.withArchiveSha256(digests.archiveSha256());
+    String setId = Ulid.next();
+    Instant now = clock.instant();
+    List<ChunkRefRow> refs = new ArrayList<>();
+    long offset = 0;
+    for (int i = 0; i < verified.chunks().size(); i++) {
+      Manifest.Chunk c = verified.chunks().get(i);
+      refs.add(new ChunkRefRow(i, c.sha256(), offset, c.rawSize(), digests.storedSizes().get(i)));
+      offset += c.rawSize();
+    }
+    // Write the manifest object before the catalog row: the catalog never names a set whose bytes are incomplete.
+    store.put(manifestKey(setId), verified.toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    SetRow row =
+        new SetRow(
+            setId,
+            caller.job().owner(),
+            body.name(),
+            scope.toString(),
+            SetStatus.PENDING,
+            null,
+            caller.job().jobId(),
+            now,
+            null,
+            null,
+            verified.root(),
+            when,
+            verified.tarSha256(),
+            verified.tarSize(),
+            digests.archiveSha256(),
+            digests.archiveSize(),
+            (int) verified.fileCount(),
+            refs.size(),
+            verified.toJson(),
+            null);
+    catalog.useTransaction(
+        tx -> {
+          JobRow job = tx.jobs().find(caller.job().jobId()).orElseThrow();
+          if (job.completedAt() != null) {
+            throw ApiException.conflict("job " + job.jobId() + " has already completed; it cannot persist any more");
+          }
+          // A second persist of the same name in one job replaces the first.
+          for (SetRow earlier : tx.sets().pendingForJob(job.jobId())) {
+            if (earlier.name().equals(body.name())) {
+              tx.sets().markDiscarded(earlier.setId(), "replaced by a later persist in the same job");
+            }
+          }
+          tx.sets().insertPending(row, refs);
+        });
+    return HttpRouter.Response.json(201, SetView.of(row, -1, links.archive(setId)));
+  }
+
+  private record Digests(String tarSha256, long tarSize, String archiveSha256, long archiveSize, List<Long> storedSizes) {}
+
+  /** Streams the stored frames in order once: archive digest, and (decompressed) tar digest and size. */
+  private Digests digest(Manifest manifest) throws IOException {
+    List<Long> storedSizes = new ArrayList<>();
+    for (Manifest.Chunk c : manifest.chunks()) {
+      requireSha(c.sha256());
+      long size =
+          store
+              .size(chunkKey(c.sha256()))
+              .orElseThrow(
+                  () ->
+                      new ApiException(
+                          422, "missing_chunk", "chunk " + c.sha256() + " is not stored; upload it first"));
+      storedSizes.add(size);
+    }
+    MessageDigest archive = sha256();
+    MessageDigest tar = sha256();
+    long archiveSize = 0;
+    long tarSize = 0;
+    try (InputStream frames = new DigestInputStream(framesOf(manifest), archive);
+        InputStream raw = new ZstdInputStream(frames)) {
+      byte[] buffer = new byte[1 << 16];
+      int n;
+      while ((n = raw.read(buffer)) > 0) {
+        tar.update(buffer, 0, n);
+        tarSize += n;
+      }
+    }
+    for (long s : storedSizes) {
+      archiveSize += s;
+    }
+    return new Digests(hex(tar), tarSize, hex(archive), archiveSize, storedSizes);
+  }
+
+  private InputStream framesOf(Manifest manifest) {
+    Iterator<Manifest.Chunk> chunks = manifest.chunks().iterator();
+    return new SequenceInputStream(
+        new java.util.Enumeration<InputStream>() {
+          public boolean hasMoreElements() {
+            return chunks.hasNext();
+          }
+
+          public InputStream nextElement() {
+            return store.open(chunkKey(chunks.next().sha256()));
+          }
+        });
+  }
+
+  private HttpRouter.Response manifest(HttpRouter.Request request) {
+    Caller caller = caller(request);
+    SetRow set = findSet(request.param("set"));
+    readLevel(caller, set);
+    return HttpRouter.Response.bytes(
+        200, "application/json", set.manifestJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  private HttpRouter.Response chunk(HttpRouter.Request request) throws IOException {
+    Caller caller = caller(request);
+    SetRow set = findSet(request.param("set"));
+    readLevel(caller, set);
+    String sha = request.param("sha");
+    requireSha(sha);
+    boolean member =
+        catalog
+            .jdbi()
+            .withHandle(
+                h ->
+                    h.createQuery("select exists (select 1 from set_chunks where set_id = :s and chunk_sha256 = :c)")
+                        .bind("s", set.setId())
+                        .bind("c", sha)
+                        .mapTo(Boolean.class)
+                        .one());
+    if (!member) {
+      throw ApiException.notFound("chunk " + sha + " is not part of set " + set.setId());
+    }
+    try {
+      Optional<byte[]> bytes = store.getBytes(chunkKey(sha));
+      return HttpRouter.Response.bytes(
+          200, "application/zstd", bytes.orElseThrow(() -> ApiException.notFound("chunk " + sha + " is missing")));
+    } catch (NoSuchObjectException e) {
+      throw ApiException.notFound("chunk " + sha + " is missing from the store");
+    }
+  }
+
+  record RestoreRequest(String setId) {}
+
+  /** Records that the job restored a set (reported in its {@code ephemera.used}). */
+  private HttpRouter.Response restored(HttpRouter.Request request) throws IOException {
+    Caller caller = caller(request);
+    RestoreRequest body = request.json(RestoreRequest.class, 4096);
+    SetRow set = findSet(body.setId());
+    int level = readLevel(caller, set);
+    Instant now = clock.instant();
+    catalog.useTransaction(
+        tx -> {
+          tx.uses()
+              .record(caller.job().jobId(), set.setId(), UseKind.RESTORED, set.name(), set.scope(), Math.max(level, 0), now);
+          tx.sets().touch(set.setId(), now);
+        });
+    return HttpRouter.Response.bytes(204, "application/json", new byte[0]);
+  }
+
+  /** The signed download link: the stored frames in order, which is a plain {@code .tar.zst}. */
+  private HttpRouter.Response archive(HttpRouter.Request request) {
+    String setId = request.param("set");
+    if (!links.verify(setId, request.query().get("expires"), request.query().get("sig"))) {
+      meters.denied("bad_link");
+      throw ApiException.forbidden("this download link is invalid or has expired");
+    }
+    SetRow set = findSet(setId);
+    if (set.status() == SetStatus.DISCARDED || set.status() == SetStatus.EVICTED) {
+      throw new ApiException(410, "gone", "set " + setId + " is " + set.status().db() + "; its bytes may be gone");
+    }
+    Manifest manifest = Manifest.fromJson(set.manifestJson());
+    return HttpRouter.Response.stream(
+        "application/zstd",
+        set.archiveSize(),
+        Map.of(
+            "Content-Disposition", "attachment; filename=\"" + set.name() + "-" + setId + ".tar.zst\"",
+            "X-Ephemera-Tar-Sha256", set.tarSha256(),
+            "X-Ephemera-Archive-Sha256", set.archiveSha256()),
+        out -> {
+          try (InputStream in = framesOf(manifest)) {
+            in.transferTo(out);
+          }
+        });
+  }
+
+  private static Scope requireWriter(Caller caller) {
+    return caller
+        .access()
+        .write()
+        .orElseThrow(
+            () -> {
+              return ApiException.forbidden(
+                  "job " + caller.job().jobId() + " may not persist anything (a "
+                      + (caller.job().fork() ? "fork pull request without a number" : "hermetic default-branch job")
+                      + "; see the trust table in the README)");
+            });
+  }
+
+  private static void requireSha(String sha) {
+    if (sha == null || !SHA256.matcher(sha).matches()) {
+      throw ApiException.badRequest("not a sha256 (64 lower-case hex digits): " + sha);
+    }
+  }
+
+  private static void requireName(String name) {
+    if (name == null || !SET_NAME.matcher(name).matches()) {
+      throw ApiException.badRequest("set names are 1-64 characters of [A-Za-z0-9._-], got \"" + name + "\"");
+    }
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String hex(MessageDigest digest) {
+    return HexFormat.of().formatHex(digest.digest());
+  }
+
+
+}

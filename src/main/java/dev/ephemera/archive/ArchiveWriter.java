@@ -1,0 +1,302 @@
+package dev.ephemera.archive;
+
+import static dev.ephemera.archive.Concurrency.await;
+import static dev.ephemera.archive.Concurrency.unchecked;
+
+import com.github.luben.zstd.ZstdCompressCtx;
+import dev.ephemera.archive.Manifest.Chunk;
+import dev.ephemera.archive.Manifest.EntryType;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * Persists a tree as a set (DESIGN.md §7): deterministic tar stream → FastCDC chunks → for each
+ * chunk, sha256 of the raw bytes; the sink is asked in batches which chunks it already has, and only
+ * the missing ones are compressed (one independent zstd frame each, with content size) and stored.
+ *
+ * <pre>
+ *  caller thread: TarWriter ─bytes─▶ FastCDC ─chunk─▶ batch ──present?──▶ ordered window ─▶ manifest
+ *                                        │ tar sha256 (digest thread)      │ missing only:
+ *                                        └ chunk sha256 (cpu pool)          └ zstd (cpu pool) ─▶ put (io pool)
+ * </pre>
+ *
+ * <p>Memory is bounded by {@link Options#maxInFlightChunks} chunks of at most the maximum chunk size
+ * (plus the chunker's buffer of two maximum chunks), however large the tree: with the defaults
+ * (16 × 4 MiB worst case) a multi-GB tree persists within {@code -Xmx256m}.
+ */
+public final class ArchiveWriter {
+
+  /**
+   * @param chunking chunk size bounds
+   * @param zstdLevel compression level of the stored frames
+   * @param compressThreads threads hashing and compressing chunks
+   * @param uploadThreads concurrent {@link ChunkSink#put} calls
+   * @param maxInFlightChunks chunks held in memory at once (between the chunker and the manifest)
+   * @param tar how the tar stream is written
+   */
+  public record Options(
+      FastCdc.Params chunking,
+      int zstdLevel,
+      int compressThreads,
+      int uploadThreads,
+      int maxInFlightChunks,
+      TarWriter.Options tar) {
+
+    public Options {
+      Objects.requireNonNull(chunking, "chunking");
+      Objects.requireNonNull(tar, "tar");
+      if (compressThreads < 1 || uploadThreads < 1 || maxInFlightChunks < 2) {
+        throw new IllegalArgumentException("need at least one thread of each kind and two chunks in flight");
+      }
+    }
+
+    /** Default chunking, zstd level 3, every core compressing, 8 uploads, 16 chunks in flight. */
+    public static Options defaults() {
+      int cores = Runtime.getRuntime().availableProcessors();
+      return new Options(FastCdc.Params.DEFAULTS, 3, cores, 8, Math.max(16, 2 * cores), TarWriter.Options.DEFAULTS);
+    }
+
+    public Options withTar(TarWriter.Options tar) {
+      return new Options(chunking, zstdLevel, compressThreads, uploadThreads, maxInFlightChunks, tar);
+    }
+
+    public Options withChunking(FastCdc.Params chunking) {
+      return new Options(chunking, zstdLevel, compressThreads, uploadThreads, maxInFlightChunks, tar);
+    }
+  }
+
+  /**
+   * What a persist did.
+   *
+   * @param manifest the set's manifest
+   * @param chunksUploaded chunks compressed and stored by this persist
+   * @param bytesUploaded stored (compressed) bytes sent to the sink
+   * @param chunksReused chunks the sink already had (or that repeated earlier in the stream)
+   */
+  public record Result(Manifest manifest, long chunksUploaded, long bytesUploaded, long chunksReused) {}
+
+  private final Options options;
+
+  public ArchiveWriter(Options options) {
+    this.options = Objects.requireNonNull(options, "options");
+  }
+
+  /**
+   * Writes the set of {@code paths} under {@code root} to {@code sink}.
+   *
+   * @param root absolute directory the paths are relative to (recorded in the manifest)
+   * @param paths selected relative paths (regular files, symlinks, empty directories)
+   * @throws FileChangedException when a file changed and the tar options' policy does not tolerate it
+   */
+  public Result write(Path root, Collection<String> paths, ChunkSink sink) throws IOException {
+    try (Run run = new Run(sink)) {
+      OutputStream chunking = new FastCdc(options.chunking()).chunkingStream(run::onChunk);
+      TarWriter.Result tar = new TarWriter(options.tar()).write(root, paths, chunking);
+      chunking.close();
+      return run.finish(root.toAbsolutePath().normalize(), tar);
+    }
+  }
+
+  /** A chunk between the chunker and the manifest. */
+  private static final class Pending {
+    final byte[] raw;
+    final CompletableFuture<String> hash;
+    final CompletableFuture<Void> tarDigested;
+    CompletableFuture<Stored> stored;
+
+    Pending(byte[] raw, CompletableFuture<String> hash, CompletableFuture<Void> tarDigested) {
+      this.raw = raw;
+      this.hash = hash;
+      this.tarDigested = tarDigested;
+    }
+  }
+
+  /** A chunk's fate: its stored size, and the frame when this run produced it. */
+  private record Stored(String sha256, long storedSize, byte[] frame, boolean uploaded) {}
+
+  /** One persist: owns the pools and the pipeline state; touched by the caller's thread only. */
+  private final class Run implements AutoCloseable {
+    private final ChunkSink sink;
+    private final ExecutorService cpu = Concurrency.pool("compress", options.compressThreads());
+    private final ExecutorService io = Concurrency.pool("upload", options.uploadThreads());
+    private final ExecutorService digest = Concurrency.pool("digest", 1);
+    private final BlockingQueue<ZstdCompressCtx> contexts = new ArrayBlockingQueue<>(options.compressThreads());
+    private final MessageDigest tarSha = Sha256.newDigest();
+    private final MessageDigest archiveSha = Sha256.newDigest();
+    private final int batchSize = Math.max(1, options.maxInFlightChunks() / 2);
+    private final List<Pending> batch = new ArrayList<>();
+    private final ArrayDeque<Pending> window = new ArrayDeque<>();
+    /** Chunks this run is storing or stored: a repeat in the stream is not stored twice. */
+    private final Map<String, CompletableFuture<Stored>> ours = new HashMap<>();
+    private final List<Chunk> chunks = new ArrayList<>();
+    private boolean archiveDigestComplete = true;
+    private long uploaded;
+    private long uploadedBytes;
+    private long reused;
+
+    Run(ChunkSink sink) {
+      this.sink = Objects.requireNonNull(sink, "sink");
+      for (int i = 0; i < options.compressThreads(); i++) {
+        ZstdCompressCtx ctx = new ZstdCompressCtx();
+        ctx.setLevel(options.zstdLevel());
+        ctx.setContentSize(true);
+        ctx.setChecksum(false);
+        contexts.add(ctx);
+      }
+    }
+
+    void onChunk(byte[] raw) throws IOException {
+      var hash = CompletableFuture.supplyAsync(() -> Sha256.of(raw), cpu);
+      var tarDigested = CompletableFuture.runAsync(() -> tarSha.update(raw), digest);
+      batch.add(new Pending(raw, hash, tarDigested));
+      if (batch.size() >= batchSize) {
+        flushBatch();
+      }
+      while (batch.size() + window.size() >= options.maxInFlightChunks()) {
+        if (!batch.isEmpty()) {
+          flushBatch();
+        } else {
+          drainHead();
+        }
+      }
+      while (!window.isEmpty() && window.peekFirst().stored.isDone()) {
+        drainHead();
+      }
+    }
+
+    /** Hash first, then ask the sink once for the whole batch, then compress and store the rest. */
+    private void flushBatch() throws IOException {
+      Set<String> ask = new LinkedHashSet<>();
+      for (Pending p : batch) {
+        String sha = await(p.hash);
+        if (!ours.containsKey(sha)) {
+          ask.add(sha);
+        }
+      }
+      Map<String, Long> present = ask.isEmpty() ? Map.of() : sink.present(ask);
+      for (Pending p : batch) {
+        String sha = p.hash.join();
+        CompletableFuture<Stored> mine = ours.get(sha);
+        Long storedSize = present.get(sha);
+        if (mine != null) {
+          // A repeat within this stream: compress again only for the archive digest, never store.
+          p.stored =
+              mine.thenCombine(
+                  CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw)), cpu),
+                  (first, frame) -> new Stored(sha, first.storedSize(), frame, false));
+        } else if (storedSize != null) {
+          p.stored = CompletableFuture.completedFuture(new Stored(sha, storedSize, null, false));
+        } else {
+          p.stored =
+              CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw)), cpu)
+                  .thenApplyAsync(
+                      frame -> {
+                        try {
+                          sink.put(sha, frame, p.raw.length);
+                        } catch (IOException e) {
+                          throw new java.io.UncheckedIOException(e);
+                        }
+                        return new Stored(sha, frame.length, frame, true);
+                      },
+                      io);
+          ours.put(sha, p.stored);
+        }
+        window.addLast(p);
+      }
+      batch.clear();
+    }
+
+    private byte[] compress(byte[] raw) throws IOException {
+      ZstdCompressCtx ctx;
+      try {
+        ctx = contexts.take();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted");
+      }
+      try {
+        return ctx.compress(raw);
+      } finally {
+        contexts.add(ctx);
+      }
+    }
+
+    /** Consumes the oldest chunk in stream order (the archive digest needs the order). */
+    private void drainHead() throws IOException {
+      Pending p = window.removeFirst();
+      Stored s = await(p.stored);
+      await(p.tarDigested);
+      chunks.add(new Chunk(s.sha256(), p.raw.length, s.storedSize()));
+      if (s.frame() == null) {
+        archiveDigestComplete = false;
+      } else if (archiveDigestComplete) {
+        archiveSha.update(s.frame());
+      }
+      if (s.uploaded()) {
+        uploaded++;
+        uploadedBytes += s.storedSize();
+      } else {
+        reused++;
+      }
+    }
+
+    Result finish(Path root, TarWriter.Result tar) throws IOException {
+      flushBatch();
+      while (!window.isEmpty()) {
+        drainHead();
+      }
+      await(CompletableFuture.runAsync(() -> {}, digest)); // every tar digest update has run
+      long tarSize = 0;
+      long archiveSize = 0;
+      for (Chunk c : chunks) {
+        tarSize += c.rawSize();
+        archiveSize += c.storedSize();
+      }
+      if (tarSize != tar.bytesWritten()) {
+        throw new IllegalStateException("chunked " + tarSize + " bytes of a " + tar.bytesWritten() + "-byte tar stream");
+      }
+      long fileCount = tar.entries().stream().filter(e -> e.type() != EntryType.DIR).count();
+      Manifest manifest =
+          new Manifest(
+              Manifest.VERSION,
+              root.toString(),
+              chunks,
+              tar.entries(),
+              Sha256.hex(tarSha.digest()),
+              tarSize,
+              archiveDigestComplete ? Sha256.hex(archiveSha.digest()) : null,
+              archiveSize,
+              fileCount,
+              tar.warnings());
+      return new Result(manifest, uploaded, uploadedBytes, reused);
+    }
+
+    @Override
+    public void close() {
+      cpu.shutdownNow();
+      io.shutdownNow();
+      digest.shutdownNow();
+      // Contexts still in use belong to tasks being interrupted; those are reclaimed by the GC.
+      ZstdCompressCtx ctx;
+      while ((ctx = contexts.poll()) != null) {
+        ctx.close();
+      }
+    }
+  }
+}

@@ -1,0 +1,30 @@
+package dev.ephemera.archive;
+
+import java.io.IOException;
+import java.util.Collection;
+import java.util.Map;
+
+/**
+ * Where {@link ArchiveWriter} stores chunks, keyed by the sha256 of the raw (uncompressed) chunk.
+ * The caller implements it over the HTTP API or an object store. Both methods may be called from
+ * several threads at once.
+ */
+public interface ChunkSink {
+
+  /**
+   * Which of these chunks are already stored, with the size of their stored frame (needed for the
+   * manifest). Called in batches before anything is compressed, so stored chunks cost nothing.
+   *
+   * @return stored chunks among {@code sha256s} mapped to their stored (compressed) size
+   */
+  Map<String, Long> present(Collection<String> sha256s) throws IOException;
+
+  /**
+   * Stores one chunk.
+   *
+   * @param sha256 hash of the raw chunk
+   * @param frame one complete zstd frame (with content size) that decompresses to the raw chunk
+   * @param rawSize length of the raw chunk
+   */
+  void put(String sha256, byte[] frame, int rawSize) throws IOException;
+}

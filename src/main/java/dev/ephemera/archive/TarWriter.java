@@ -1,0 +1,307 @@
+package dev.ephemera.archive;
+
+import dev.ephemera.archive.Manifest.EntryType;
+import dev.ephemera.archive.Manifest.FileEntry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Writes a deterministic POSIX pax tar stream of selected paths under a root: the same tree gives
+ * the same bytes.
+ *
+ * <p>Entries are sorted by the unsigned UTF-8 bytes of their path; every parent directory of a
+ * selected path gets an entry of its own (so directory modes and mtimes round-trip); owner and group
+ * are numeric 0 with no names; the mode keeps the lower 12 bits minus setuid/setgid; the mtime keeps
+ * its nanoseconds (pax {@code mtime}). Symlinks are kept only when {@link
+ * EntryNames#symlinkStaysInside they provably stay inside the root}; others are reported and
+ * skipped, as are sockets, FIFOs and devices. Files sharing an inode become hardlink entries (when
+ * enabled). While a file is read its sha256 is computed for the manifest; a file that vanishes or
+ * changes is reported to the {@link FileChange.Policy}, and the stream stays consistent (each entry
+ * holds exactly the size its header announces).
+ *
+ * <p>Not thread-safe; use one instance per stream.
+ */
+public final class TarWriter {
+
+  /**
+   * @param hardlinks write files sharing an inode as hardlink entries (otherwise each is a copy)
+   * @param changePolicy decides whether a file changing or vanishing while read is fatal
+   */
+  public record Options(boolean hardlinks, FileChange.Policy changePolicy) {
+    /** Hardlinks on, every change fatal. */
+    public static final Options DEFAULTS = new Options(true, FileChange.Policy.FAIL);
+
+    public Options {
+      Objects.requireNonNull(changePolicy, "changePolicy");
+    }
+  }
+
+  /**
+   * What was written.
+   *
+   * @param entries every entry written, in stream order
+   * @param warnings what was reported and tolerated or skipped
+   * @param bytesWritten length of the tar stream
+   */
+  public record Result(List<FileEntry> entries, List<String> warnings, long bytesWritten) {
+    public Result {
+      entries = List.copyOf(entries);
+      warnings = List.copyOf(warnings);
+    }
+  }
+
+  private static final int COPY_BUFFER = 256 * 1024;
+  private static final String ATTRIBUTES = "unix:mode,ino,dev,nlink,size,lastModifiedTime";
+  private static final int S_IFMT = 0170000;
+  private static final int S_IFREG = 0100000;
+  private static final int S_IFDIR = 0040000;
+  private static final int S_IFLNK = 0120000;
+
+  private final Options options;
+  private final byte[] block = new byte[TarFormat.BLOCK];
+  private final byte[] buffer = new byte[COPY_BUFFER];
+
+  public TarWriter(Options options) {
+    this.options = Objects.requireNonNull(options, "options");
+  }
+
+  /**
+   * Writes the tar stream of {@code paths} (relative to {@code root}; regular files, symlinks and
+   * empty directories; any order, duplicates ignored) to {@code out}, ending with the end-of-archive
+   * marker. Does not close {@code out}.
+   *
+   * @throws IllegalArgumentException when a path is not a clean relative path
+   * @throws FileChangedException when a file changed or vanished and the policy does not tolerate it
+   */
+  public Result write(Path root, Collection<String> paths, OutputStream out) throws IOException {
+    Path base = root.toAbsolutePath().normalize();
+    TreeSet<String> all = new TreeSet<>(EntryNames.ORDER);
+    for (String p : paths) {
+      String path = p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
+      if (EntryNames.problem(path) != null) {
+        throw new IllegalArgumentException("not a clean relative path: '" + p + "'");
+      }
+      all.add(path);
+      for (String parent = EntryNames.parent(path); parent != null; parent = EntryNames.parent(parent)) {
+        if (!all.add(parent)) {
+          break;
+        }
+      }
+    }
+
+    List<FileEntry> entries = new ArrayList<>(all.size());
+    List<String> warnings = new ArrayList<>();
+    Map<List<Object>, FileEntry> inodes = new HashMap<>();
+    Set<String> skippedDirs = new HashSet<>();
+    MessageDigest sha = Sha256.newDigest();
+    long written = 0;
+
+    for (String path : all) {
+      if (underSkipped(path, skippedDirs)) {
+        continue;
+      }
+      Path file = base.resolve(path);
+      Map<String, Object> attrs;
+      try {
+        attrs = Files.readAttributes(file, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+      } catch (NoSuchFileException e) {
+        change(new FileChange(path, FileChange.Kind.VANISHED, "no longer exists"), warnings);
+        skippedDirs.add(path);
+        continue;
+      }
+      int rawMode = (Integer) attrs.get("mode");
+      int mode = rawMode & 07777 & ~06000;
+      Instant mtime = ((FileTime) attrs.get("lastModifiedTime")).toInstant();
+      int fileType = rawMode & S_IFMT;
+
+      if (fileType == S_IFDIR) {
+        written += TarFormat.writeHeader(out, block, path + "/", TarFormat.TYPE_DIR, mode, 0, mtime, null);
+        entries.add(new FileEntry(path, EntryType.DIR, 0, mode, mtime, null, null));
+        continue;
+      }
+      if (!all.tailSet(path + "/").isEmpty() && all.tailSet(path + "/").first().startsWith(path + "/")) {
+        // Selected paths live below it, so it was a directory when selected.
+        change(new FileChange(path, FileChange.Kind.CHANGED, "is no longer a directory"), warnings);
+        skippedDirs.add(path);
+        continue;
+      }
+      if ((rawMode & 06000) != 0 && fileType == S_IFREG) {
+        warnings.add(path + ": setuid/setgid bits dropped");
+      }
+      if (fileType == S_IFLNK) {
+        written += writeSymlink(base, path, file, mode, mtime, entries, warnings, out);
+      } else if (fileType == S_IFREG) {
+        long size = (Long) attrs.get("size");
+        List<Object> inode = List.of(attrs.get("dev"), attrs.get("ino"));
+        FileEntry first = options.hardlinks() && (Integer) attrs.get("nlink") > 1 ? inodes.get(inode) : null;
+        if (first != null) {
+          written += TarFormat.writeHeader(out, block, path, TarFormat.TYPE_HARDLINK, mode, 0, mtime, first.path());
+          entries.add(new FileEntry(path, EntryType.HARDLINK, 0, mode, mtime, first.sha256(), first.path()));
+          continue;
+        }
+        long before = written;
+        written += writeFile(path, file, mode, mtime, size, attrs, sha, entries, warnings, out);
+        if (written > before && options.hardlinks() && (Integer) attrs.get("nlink") > 1) {
+          inodes.put(inode, entries.get(entries.size() - 1));
+        }
+      } else {
+        warnings.add(path + ": not a regular file, directory or symlink; skipped");
+      }
+    }
+    written += TarFormat.writeEnd(out, written);
+    return new Result(entries, warnings, written);
+  }
+
+  private long writeSymlink(
+      Path base, String path, Path file, int mode, Instant mtime, List<FileEntry> entries, List<String> warnings,
+      OutputStream out)
+      throws IOException {
+    String target;
+    try {
+      target = Files.readSymbolicLink(file).toString();
+    } catch (NoSuchFileException e) {
+      change(new FileChange(path, FileChange.Kind.VANISHED, "no longer exists"), warnings);
+      return 0;
+    }
+    String kept = target;
+    if (target.startsWith("/")) {
+      // An absolute target inside the root is kept as the equivalent relative one, so the set can
+      // be unpacked anywhere and the extractor (which refuses absolute targets) accepts it.
+      kept = relativeInside(base, path, target);
+    }
+    if (kept == null || !EntryNames.symlinkStaysInside(path, kept)) {
+      warnings.add(path + ": symlink to '" + target + "' leaves the set's root; skipped");
+      return 0;
+    }
+    entries.add(new FileEntry(path, EntryType.SYMLINK, 0, mode, mtime, null, kept));
+    return TarFormat.writeHeader(out, block, path, TarFormat.TYPE_SYMLINK, mode, 0, mtime, kept);
+  }
+
+  private static String relativeInside(Path base, String linkPath, String target) {
+    Path t = Path.of(target);
+    if (!t.normalize().equals(t) || !t.startsWith(base)) {
+      return null;
+    }
+    Path linkDir = Path.of(linkPath).getParent();
+    Path rel = base.relativize(t);
+    String s = (linkDir == null ? rel : linkDir.relativize(rel)).toString();
+    return s.isEmpty() ? "." : s;
+  }
+
+  private long writeFile(
+      String path, Path file, int mode, Instant mtime, long size, Map<String, Object> before, MessageDigest sha,
+      List<FileEntry> entries, List<String> warnings, OutputStream out)
+      throws IOException {
+    FileChannel ch;
+    try {
+      // O_NOFOLLOW: a file swapped for a symlink after lstat is not followed.
+      ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      change(new FileChange(path, FileChange.Kind.VANISHED, "no longer exists"), warnings);
+      return 0;
+    } catch (IOException e) {
+      if (Files.isSymbolicLink(file)) {
+        change(new FileChange(path, FileChange.Kind.CHANGED, "became a symlink"), warnings);
+        return 0;
+      }
+      throw e;
+    }
+    long written = TarFormat.writeHeader(out, block, path, TarFormat.TYPE_FILE, mode, size, mtime, null);
+    sha.reset();
+    String problem = null;
+    try (ch) {
+      ByteBuffer bb = ByteBuffer.wrap(buffer);
+      long remaining = size;
+      while (remaining > 0) {
+        bb.clear().limit((int) Math.min(buffer.length, remaining));
+        int n = ch.read(bb);
+        if (n < 0) {
+          problem = "shrank from " + size + " to " + (size - remaining) + " bytes; zero-padded";
+          Arrays.fill(buffer, (byte) 0);
+          while (remaining > 0) {
+            int z = (int) Math.min(buffer.length, remaining);
+            sha.update(buffer, 0, z);
+            out.write(buffer, 0, z);
+            remaining -= z;
+          }
+          break;
+        }
+        sha.update(buffer, 0, n);
+        out.write(buffer, 0, n);
+        remaining -= n;
+      }
+      if (problem == null) {
+        bb.clear().limit(1);
+        if (ch.read(bb) > 0) {
+          problem = "grew beyond " + size + " bytes; cut at " + size;
+        }
+      }
+    }
+    written += size + TarFormat.writePadding(out, size);
+    if (problem == null) {
+      problem = changedSince(file, before);
+    }
+    String hash = Sha256.hex(sha.digest());
+    entries.add(new FileEntry(path, EntryType.FILE, size, mode, mtime, hash, null));
+    if (problem != null) {
+      change(new FileChange(path, FileChange.Kind.CHANGED, problem), warnings);
+    }
+    return written;
+  }
+
+  private static String changedSince(Path file, Map<String, Object> before) throws IOException {
+    Map<String, Object> after;
+    try {
+      after = Files.readAttributes(file, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      return "removed while read; the copy is what was read";
+    }
+    if (!after.get("ino").equals(before.get("ino")) || !after.get("dev").equals(before.get("dev"))) {
+      return "replaced while read; the copy is the old file";
+    }
+    if (!after.get("size").equals(before.get("size"))
+        || !after.get("lastModifiedTime").equals(before.get("lastModifiedTime"))) {
+      return "modified while read";
+    }
+    return null;
+  }
+
+  private void change(FileChange change, List<String> warnings) throws FileChangedException {
+    if (!options.changePolicy().tolerate(change)) {
+      throw new FileChangedException(change);
+    }
+    warnings.add(change.describe());
+  }
+
+  private static boolean underSkipped(String path, Set<String> skipped) {
+    if (skipped.isEmpty()) {
+      return false;
+    }
+    for (String p = EntryNames.parent(path); p != null; p = EntryNames.parent(p)) {
+      if (skipped.contains(p)) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

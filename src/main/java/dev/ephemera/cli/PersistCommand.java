@@ -1,0 +1,210 @@
+package dev.ephemera.cli;
+
+import dev.ephemera.api.SetView;
+import dev.ephemera.archive.ArchiveWriter;
+import dev.ephemera.archive.FileChangedException;
+import dev.ephemera.archive.Manifest;
+import dev.ephemera.rules.FileSelector;
+import dev.ephemera.rules.OutputRule;
+import dev.ephemera.rules.PathRules;
+import dev.ephemera.rules.RuleSyntaxException;
+import dev.ephemera.rules.Selected;
+import dev.ephemera.rules.Selection;
+import dev.ephemera.rules.SkippedSecret;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code ephemera persist NAME PATH...} or {@code ephemera persist NAME --rules RULE...}: select files (buildomat
+ * {@code output_rules} semantics), cut them into content-defined chunks, upload the chunks the store lacks, and register
+ * a pending set that becomes live when the job succeeds.
+ */
+@Command(
+    name = "persist",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Keep files for later jobs: a pending set that becomes live when this job succeeds.",
+      "PATHs are kept whole (PATH/**/* for a directory); --rules takes buildomat output_rules."
+    })
+public final class PersistCommand implements Callable<Integer>, JobCommand {
+  @Mixin ClientOptions client;
+
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "NAME", description = "Set name ([A-Za-z0-9._-], at most 64).")
+  String name;
+
+  @Parameters(index = "1..*", paramLabel = "PATH", description = "Files or directories to keep.")
+  List<Path> paths = new ArrayList<>();
+
+  @Option(names = "--rules", arity = "1..*", paramLabel = "RULE", description = "output_rules, e.g. '/a/**/*' '!/a/tmp/*'.")
+  List<String> rules = new ArrayList<>();
+
+  @Option(names = "--dry-run", description = "Print the absolute path of every file that would be kept; needs no server.")
+  boolean dryRun;
+
+  @Option(names = "--when", defaultValue = "success", description = "success (default) or always: also keep it if the job fails.")
+  String when;
+
+  @Option(names = "--allow-secrets", description = "Keep files on the secrets deny-list (.netrc, ssh keys, ...).")
+  boolean allowSecrets;
+
+  @Override
+  public ClientOptions client() {
+    return client;
+  }
+
+  @Override
+  public Integer call() throws IOException {
+    if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
+      throw new ParameterException(spec.commandLine(), "set name must be 1-64 characters of [A-Za-z0-9._-]: " + name);
+    }
+    if (paths.isEmpty() == rules.isEmpty()) {
+      throw new ParameterException(spec.commandLine(), "give either PATHs or --rules RULE..., not both and not neither");
+    }
+    if (!when.equals("success") && !when.equals("always")) {
+      throw new ParameterException(spec.commandLine(), "--when must be success or always, got " + when);
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    long start = System.nanoTime();
+    FileSelector selector = new FileSelector().allowingSecrets(allowSecrets);
+    List<OutputRule> parsed = new ArrayList<>();
+    if (!paths.isEmpty()) {
+      PathRules pathRules = selector.rulesForPaths(paths);
+      parsed.addAll(pathRules.rules());
+    } else {
+      for (String rule : rules) {
+        try {
+          parsed.add(OutputRule.parse(rule));
+        } catch (RuleSyntaxException e) {
+          throw new ParameterException(spec.commandLine(), "rule " + rule + ": " + e.getMessage());
+        }
+      }
+    }
+    Selection selection = selector.select(parsed);
+    selection.warnings().forEach(w -> err.println("persist: warning: " + w));
+    for (SkippedSecret secret : selection.skippedSecrets()) {
+      err.println("persist: skipped " + secret.path() + " (" + secret.secret() + "; --allow-secrets keeps it)");
+    }
+    if (!selection.errors().isEmpty()) {
+      throw new CliFailure(CliFailure.Kind.CHECK, "persist: " + name + ": " + String.join("; ", selection.errors()));
+    }
+    if (dryRun) {
+      for (Selected entry : selection.entries()) {
+        out.println(entry.path().toAbsolutePath());
+      }
+      out.flush();
+      return 0;
+    }
+    List<String> relative = new ArrayList<>(selection.entries().stream().map(Selected::relativePath).toList());
+    if (!paths.isEmpty()) {
+      // PATHs are kept whole: their empty directories too (rules select files only, as buildomat's do).
+      relative.addAll(emptyDirectories(selection.root(), selection));
+      java.util.Collections.sort(relative);
+    }
+    ApiClient api = client.client();
+    ArchiveWriter.Result written;
+    try {
+      written = new ArchiveWriter(ArchiveWriter.Options.defaults()).write(selection.root(), relative, api.sink());
+    } catch (FileChangedException e) {
+      throw new CliFailure(CliFailure.Kind.CHECK, "persist: " + name + ": " + e.getMessage(), e);
+    } catch (ApiClient.ApiError e) {
+      throw refused(e);
+    }
+    Manifest manifest = written.manifest();
+    manifest.warnings().forEach(w -> err.println("persist: warning: " + w));
+    SetView set;
+    try {
+      set = api.register(name, when, manifest);
+    } catch (ApiClient.ApiError e) {
+      throw refused(e);
+    }
+    long took = System.nanoTime() - start;
+    long chunks = manifest.chunks().size();
+    String human =
+        String.format(
+            "persist: %s: %d files, %s → set %s in %s (pending until the job %s); uploaded %d of %d chunks (%s), %d"
+                + " already stored; %s; tar sha256 %s",
+            name,
+            manifest.fileCount(),
+            Output.bytes(manifest.tarSize()),
+            set.setId(),
+            set.scope(),
+            when.equals("always") ? "completes" : "succeeds",
+            written.chunksUploaded(),
+            chunks,
+            Output.bytes(written.bytesUploaded()),
+            written.chunksReused(),
+            Output.seconds(took),
+            set.tarSha256());
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("command", "persist");
+    json.put("outcome", "persisted");
+    json.put("name", name);
+    json.put("set_id", set.setId());
+    json.put("scope", set.scope());
+    json.put("root", manifest.root());
+    json.put("files", manifest.fileCount());
+    json.put("tar_size", manifest.tarSize());
+    json.put("tar_sha256", set.tarSha256());
+    json.put("archive_size", set.archiveSize());
+    json.put("archive_sha256", set.archiveSha256());
+    json.put("chunks", chunks);
+    json.put("chunks_uploaded", written.chunksUploaded());
+    json.put("bytes_uploaded", written.bytesUploaded());
+    json.put("seconds", Output.secondsValue(took));
+    json.put("when", when);
+    Output.result(out, client.json, human, json);
+    return 0;
+  }
+
+  /** Empty directories under the selection's root (not following symlinks), relative to it. */
+  private static List<String> emptyDirectories(Path root, Selection selection) throws IOException {
+    List<String> empty = new ArrayList<>();
+    Files.walkFileTree(
+        root,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+            if (!dir.equals(root) && isEmpty(dir)) {
+              empty.add(root.relativize(dir).toString().replace(java.io.File.separatorChar, '/'));
+            }
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult visitFileFailed(Path file, IOException e) {
+            return FileVisitResult.CONTINUE;
+          }
+        });
+    return empty;
+  }
+
+  private static boolean isEmpty(Path dir) throws IOException {
+    try (var entries = Files.list(dir)) {
+      return entries.findAny().isEmpty();
+    }
+  }
+
+  private CliFailure refused(ApiClient.ApiError e) {
+    return new CliFailure(CliFailure.Kind.FAILURE, "persist: " + name + ": not kept: " + e.getMessage(), e);
+  }
+}

@@ -1,0 +1,183 @@
+package dev.ephemera.worker;
+
+import dev.ephemera.worker.EventApplier.Incoming;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The consumer loop: plumbing only. One thread owns the {@link KafkaConsumer}; auto-commit is off; each record is
+ * applied (one Postgres transaction) and only then is offset+1 committed. Errors are of three kinds:
+ *
+ * <ul>
+ *   <li>poison (unparseable, schema violation): the applier dead-letters it and the loop moves on;
+ *   <li>transient (database or store unreachable): the partition is rewound to the failed record and retried with
+ *       backoff, never skipped;
+ *   <li>fatal (an Error): the loop stops and the process exits so the orchestrator restarts it.
+ * </ul>
+ *
+ * Shutdown: {@link #stop()} wakes the consumer; the loop finishes the record in hand, commits and closes.
+ */
+public final class EventConsumer implements Runnable {
+  private static final Logger LOGGER = LoggerFactory.getLogger(EventConsumer.class);
+
+  private final Properties props;
+  private final String prefix;
+  private final List<String> topics;
+  private final EventApplier applier;
+  private final AtomicBoolean running = new AtomicBoolean(true);
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private final Duration maxBackoff;
+  private volatile KafkaConsumer<byte[], byte[]> consumer;
+  private volatile Throwable fatal;
+
+  public EventConsumer(
+      String bootstrap,
+      String group,
+      String topicPrefix,
+      List<String> topics,
+      EventApplier applier,
+      Duration maxBackoff) {
+    this.props = new Properties();
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "500");
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.CLIENT_ID_CONFIG, "ephemera-consumer-" + ProcessHandle.current().pid());
+    this.prefix = topicPrefix;
+    this.topics = topics.stream().map(t -> topicPrefix + t).toList();
+    this.applier = applier;
+    this.maxBackoff = maxBackoff;
+  }
+
+  @Override
+  public void run() {
+    Map<TopicPartition, OffsetAndMetadata> done = new HashMap<>();
+    try (KafkaConsumer<byte[], byte[]> c =
+        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      consumer = c;
+      if (!running.get()) {
+        return;
+      }
+      c.subscribe(
+          topics,
+          new ConsumerRebalanceListener() {
+            @Override
+            public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+              commit(c, done);
+            }
+
+            @Override
+            public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+              LOGGER.atInfo().addKeyValue("partitions", partitions).log("partitions assigned");
+            }
+          });
+      long backoffMs = 0;
+      while (running.get()) {
+        ConsumerRecords<byte[], byte[]> records = c.poll(Duration.ofMillis(500));
+        boolean failed = false;
+        for (TopicPartition tp : records.partitions()) {
+          for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
+            try {
+              applier.apply(new Incoming(logical(r.topic()), r.partition(), r.offset(), r.key(), r.value()));
+              done.put(tp, new OffsetAndMetadata(r.offset() + 1));
+            } catch (RuntimeException e) {
+              // Transient: rewind this partition to the failed record; the next poll retries it.
+              failed = true;
+              LOGGER
+                  .atWarn()
+                  .addKeyValue("topic", r.topic())
+                  .addKeyValue("partition", r.partition())
+                  .addKeyValue("offset", r.offset())
+                  .setCause(e)
+                  .log("applying a record failed; will retry");
+              c.seek(tp, r.offset());
+              break;
+            }
+          }
+        }
+        commit(c, done);
+        if (failed) {
+          backoffMs = Math.min(maxBackoff.toMillis(), backoffMs == 0 ? 100 : backoffMs * 2);
+          sleep(backoffMs);
+        } else {
+          backoffMs = 0;
+        }
+      }
+    } catch (WakeupException e) {
+      if (running.get()) {
+        throw e;
+      }
+    } catch (Error e) {
+      fatal = e;
+      LOGGER.atError().setCause(e).log("consumer loop died");
+      throw e;
+    } finally {
+      stopped.countDown();
+    }
+  }
+
+  /** Topic names inside Ephemera are the logical ones; the prefix only exists on the wire. */
+  private String logical(String physical) {
+    return physical.startsWith(prefix) ? physical.substring(prefix.length()) : physical;
+  }
+
+  private void commit(KafkaConsumer<byte[], byte[]> c, Map<TopicPartition, OffsetAndMetadata> done) {
+    if (done.isEmpty()) {
+      return;
+    }
+    try {
+      c.commitSync(done);
+      done.clear();
+    } catch (WakeupException e) {
+      // stop() raced the commit: commit once more so nothing applied is redelivered needlessly
+      c.commitSync(done);
+      done.clear();
+      throw e;
+    } catch (RuntimeException e) {
+      // A redelivery after a failed commit is harmless: applied events are recorded and skipped.
+      LOGGER.atWarn().setCause(e).log("offset commit failed; records may be redelivered (they are deduplicated)");
+    }
+  }
+
+  private void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      running.set(false);
+    }
+  }
+
+  /** Asks the loop to stop and waits up to {@code timeout} for it. */
+  public boolean stop(Duration timeout) throws InterruptedException {
+    running.set(false);
+    KafkaConsumer<byte[], byte[]> c = consumer;
+    if (c != null) {
+      c.wakeup();
+    }
+    return stopped.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  public boolean isRunning() {
+    return stopped.getCount() > 0 && fatal == null;
+  }
+}
