@@ -41,12 +41,13 @@ import java.util.TreeMap;
  *       A symlink to a regular file outside the root is selected as that file's content ({@link
  *       SelectedFile#viaSymlink()}), as buildomat would; other symlinks (dangling, or to
  *       directories outside the root) are not selected.
- *   <li>Files on the {@link SecretsFilter} deny-list are reported and skipped.
+ *   <li>Files on the {@link SecretsFilter} deny-list are skipped and reported in {@link
+ *       Selection#skippedSecrets()}.
  * </ul>
  *
  * <p>Deliberate differences from the crate, all for safety: a directory that is already being
  * walked by a {@code **} is not entered again through a symlink (the crate loops forever on a
- * symlink cycle); paths are normalised lexically ({@code /a/../b} becomes {@code /b}), and an
+ * symlink cycle), nor is a symlink to an ancestor of the directory being walked; paths are normalised lexically ({@code /a/../b} becomes {@code /b}), and an
  * entry that ends up outside the root is dropped with a warning; an unreadable directory is a
  * warning and the walk goes on.
  *
@@ -297,8 +298,13 @@ public final class FileSelector {
     }
 
     private void step(int idx, String logical, Path fs) {
+      step(idx, logical, fs, null);
+    }
+
+    /** own: the entry's lstat attributes if the caller already has them. */
+    private void step(int idx, String logical, Path fs, BasicFileAttributes own) {
       if (idx == last) {
-        candidate(logical, fs);
+        candidate(logical, fs, own);
       } else {
         expand(idx + 1, logical, fs);
       }
@@ -335,6 +341,10 @@ public final class FileSelector {
           if (directory && matchesNext && j + 1 == last && wouldKeepAsSymlink(entryLogical, entry)) {
             // it will be kept as a link; what lies beneath would be dropped anyway
             directory = false;
+          } else if (directory && pointsAtAnAncestor(entry, fs)) {
+            // e.g. a link to "/" or to "..": following it would walk everything above the set
+            // before the cycle check caught the way back
+            directory = false;
           }
         }
         if (directory) {
@@ -345,8 +355,16 @@ public final class FileSelector {
           }
         }
         if (matchesNext) {
-          step(j + 1, entryLogical, entry);
+          step(j + 1, entryLogical, entry, own);
         }
+      }
+    }
+
+    private boolean pointsAtAnAncestor(Path link, Path directory) {
+      try {
+        return directory.toRealPath().startsWith(link.toRealPath());
+      } catch (IOException e) {
+        return false;
       }
     }
 
@@ -375,7 +393,7 @@ public final class FileSelector {
     }
 
     /** A full match: keep it if it is a regular file or a symlink worth keeping. */
-    private void candidate(String logical, Path fs) {
+    private void candidate(String logical, Path fs, BasicFileAttributes known) {
       if (excluded(logical)) {
         return;
       }
@@ -383,11 +401,13 @@ public final class FileSelector {
       if (found.containsKey(normal)) {
         return;
       }
-      BasicFileAttributes own;
-      try {
-        own = Files.readAttributes(fs, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      } catch (IOException e) {
-        return; // vanished
+      BasicFileAttributes own = known;
+      if (own == null) {
+        try {
+          own = Files.readAttributes(fs, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+          return; // vanished
+        }
       }
       Path path = toFilesystem(normal);
       if (own.isRegularFile()) {
@@ -437,13 +457,8 @@ public final class FileSelector {
           secret = secrets.match(realOrNormal(f.path()));
         }
         if (secret.isPresent()) {
+          // reported once, in skippedSecrets (not also as a warning line)
           skipped.add(new SkippedSecret(f.path(), secret.get()));
-          warnings.add(
-              "skipped "
-                  + normal
-                  + ": it looks like a secret ("
-                  + secret.get()
-                  + "); set allow_secrets = true on the set to keep it");
           continue;
         }
         if (f.linkTarget() != null) {

@@ -42,10 +42,45 @@ public final class GlobPattern {
   private final Token[] tokens;
   private final boolean hasMetachars;
 
+  /** Patterns with fewer tokens than this run on bit masks, the rest on boolean arrays. */
+  private static final int MASK_LIMIT = 62;
+
+  // For the bit-mask matcher: bit k stands for "ready to match token k".
+  private final long sequenceMask; // tokens that are `*`
+  private final long recursiveMask; // tokens that are `**`
+  private final long singleMask; // tokens that consume exactly one character
+  private final long[] asciiMatches; // per ASCII character: the single tokens it satisfies
+
   private GlobPattern(String source, Token[] tokens, boolean hasMetachars) {
     this.source = source;
     this.tokens = tokens;
     this.hasMetachars = hasMetachars;
+    long sequences = 0;
+    long recursives = 0;
+    long singles = 0;
+    long[] ascii = null;
+    if (tokens.length <= MASK_LIMIT) {
+      ascii = new long[128];
+      for (int k = 0; k < tokens.length; k++) {
+        Token t = tokens[k];
+        if (t == AnySequence.INSTANCE) {
+          sequences |= 1L << k;
+        } else if (t == AnyRecursive.INSTANCE) {
+          recursives |= 1L << k;
+        } else {
+          singles |= 1L << k;
+          for (int c = 0; c < 128; c++) {
+            if (t.matchesOne(c)) {
+              ascii[c] |= 1L << k;
+            }
+          }
+        }
+      }
+    }
+    this.sequenceMask = sequences;
+    this.recursiveMask = recursives;
+    this.singleMask = singles;
+    this.asciiMatches = ascii;
   }
 
   /**
@@ -184,6 +219,55 @@ public final class GlobPattern {
    * (the crate's {@code matches} / {@code matches_path} with default options).
    */
   public boolean matches(String text) {
+    return asciiMatches != null ? matchesWithMasks(text) : matchesWithArrays(text);
+  }
+
+  /** {@link #matches} on 64-bit state sets; the same automaton as {@link #matchesWithArrays}. */
+  boolean matchesWithMasks(String text) {
+    int m = tokens.length;
+    long empty = sequenceMask | recursiveMask;
+    long at = closeOverEmpty(1L, empty);
+    long inside = 0;
+    int i = 0;
+    int n = text.length();
+    while (i < n) {
+      int c = text.codePointAt(i);
+      i += Character.charCount(c);
+      long singles;
+      if (c < 128) {
+        singles = at & asciiMatches[c];
+      } else {
+        singles = 0;
+        for (long pending = at & singleMask; pending != 0; pending &= pending - 1) {
+          int k = Long.numberOfTrailingZeros(pending);
+          if (tokens[k].matchesOne(c)) {
+            singles |= 1L << k;
+          }
+        }
+      }
+      long recursive = (at | inside) & recursiveMask;
+      long next = (singles << 1) | (at & sequenceMask) | (c == '/' ? recursive : 0);
+      inside = c == '/' ? 0 : recursive;
+      if (next == 0 && inside == 0) {
+        return false;
+      }
+      at = closeOverEmpty(next, empty);
+    }
+    at = closeOverEmpty(at | (inside << 1), empty);
+    return (at & (1L << m)) != 0;
+  }
+
+  private static long closeOverEmpty(long at, long empty) {
+    long previous;
+    do {
+      previous = at;
+      at |= (at & empty) << 1;
+    } while (at != previous);
+    return at;
+  }
+
+  /** {@link #matches} for patterns too long for {@link #matchesWithMasks}. */
+  boolean matchesWithArrays(String text) {
     int m = tokens.length;
     // at[k]: ready to match token k (k == m: the pattern is used up).
     // inside[k]: inside a `**` at token k that has consumed characters since its last '/': it may

@@ -13,9 +13,10 @@ import java.util.List;
  *     rules' literal parts; every entry lies under it, and restore unfurls the set there
  * @param entries files and kept symlinks, sorted by relative path, each once
  * @param warnings things the job author should know (a rule that can select nothing, an
- *     unreadable directory, skipped secrets), in rule order
+ *     unreadable directory, an entry outside the root), in rule order; skipped secrets are not
+ *     repeated here
  * @param errors required ({@code =}) rules that selected nothing
- * @param skippedSecrets files left out by the secrets deny-list
+ * @param skippedSecrets files left out by the secrets deny-list, sorted by path
  */
 public record Selection(
     Path root,
