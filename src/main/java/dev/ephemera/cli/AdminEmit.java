@@ -67,7 +67,10 @@ public final class AdminEmit implements Callable<Integer> {
 
   @Option(names = "--job-name", defaultValue = "build") String jobName;
 
-  @Option(names = "--declare", paramLabel = "NAME", description = "A declared [[persist]] set (repeatable).")
+  @Option(
+      names = "--declare",
+      paramLabel = "NAME[=RULE,...]",
+      description = "A declared [[persist]] set (repeatable); rules default to /home/build/NAME/**/*.")
   List<String> declared = new ArrayList<>();
 
   @Option(names = "--result", defaultValue = "success", description = "success, failure or cancelled.")
@@ -112,8 +115,12 @@ public final class AdminEmit implements Callable<Integer> {
     }
     String headBranch = fork ? null : (branch != null ? branch : (trigger == JobInfo.Trigger.PUSH ? defaultBranch : null));
     List<DeclaredSet> sets = new ArrayList<>();
-    for (String name : declared) {
-      sets.add(new DeclaredSet(name, List.of(), DeclaredSet.When.SUCCESS));
+    for (String spec : declared) {
+      int eq = spec.indexOf('=');
+      String name = eq < 0 ? spec : spec.substring(0, eq);
+      List<String> rules =
+          eq < 0 ? List.of("/home/build/" + name + "/**/*") : List.of(spec.substring(eq + 1).split(","));
+      sets.add(new DeclaredSet(name, rules, DeclaredSet.When.SUCCESS));
     }
     JobInfo info =
         new JobInfo(

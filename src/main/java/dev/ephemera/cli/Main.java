@@ -43,7 +43,8 @@ public final class Main {
         });
     cli.setExecutionExceptionHandler(
         (e, commandLine, parsed) -> {
-          boolean strict = false;
+          // Only commands run inside jobs are lenient; a person's or an operator's command fails loudly.
+          boolean strict = !(commandLine.getCommand() instanceof JobCommand);
           boolean json = false;
           if (commandLine.getCommand() instanceof JobCommand job) {
             strict = job.client().strict;
