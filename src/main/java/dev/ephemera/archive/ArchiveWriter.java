@@ -24,6 +24,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 
 /**
  * Persists a tree as a set (DESIGN.md §7): deterministic tar stream → FastCDC chunks → for each
@@ -31,7 +32,7 @@ import java.util.concurrent.ExecutorService;
  * the missing ones are compressed (one independent zstd frame each, with content size) and stored.
  *
  * <pre>
- *  caller thread: TarWriter ─bytes─▶ FastCDC ─chunk─▶ batch ──present?──▶ ordered window ─▶ manifest
+ *  caller: TarWriter ─bytes─▶ chunker thread: FastCDC ─chunk─▶ batch ──present?──▶ ordered window ─▶ manifest
  *                                        │ tar sha256 (digest thread)      │ missing only:
  *                                        └ chunk sha256 (cpu pool)          └ zstd (cpu pool) ─▶ put (io pool)
  * </pre>
@@ -105,11 +106,31 @@ public final class ArchiveWriter {
    * @throws FileChangedException when a file changed and the tar options' policy does not tolerate it
    */
   public Result write(Path root, Collection<String> paths, ChunkSink sink) throws IOException {
+    ExecutorService chunker = Concurrency.pool("chunker", 1);
     try (Run run = new Run(sink)) {
-      OutputStream chunking = new FastCdc(options.chunking()).chunkingStream(run::onChunk);
-      TarWriter.Result tar = new TarWriter(options.tar()).write(root, paths, chunking);
-      chunking.close();
+      // Reading and hashing files (this thread) overlaps with chunking and the pipeline (chunker).
+      Handoff handoff = new Handoff(8, 256 * 1024);
+      Future<Boolean> chunking =
+          chunker.submit(
+              () -> {
+                OutputStream cdc = new FastCdc(options.chunking()).chunkingStream(run::onChunk);
+                boolean complete = handoff.drainTo(cdc);
+                if (complete) {
+                  cdc.close();
+                }
+                return complete;
+              });
+      TarWriter.Result tar;
+      try (OutputStream out = handoff.output(chunking)) {
+        tar = new TarWriter(options.tar()).write(root, paths, out);
+      } catch (IOException | RuntimeException | Error e) {
+        handoff.abort();
+        throw e;
+      }
+      await(chunking);
       return run.finish(root.toAbsolutePath().normalize(), tar);
+    } finally {
+      chunker.shutdownNow();
     }
   }
 
@@ -130,7 +151,10 @@ public final class ArchiveWriter {
   /** A chunk's fate: its stored size, and the frame when this run produced it. */
   private record Stored(String sha256, long storedSize, byte[] frame, boolean uploaded) {}
 
-  /** One persist: owns the pools and the pipeline state; touched by the caller's thread only. */
+  /**
+   * One persist: owns the pools and the pipeline state; touched by one thread at a time (the
+   * chunker thread while chunks flow, then the caller's thread for {@link #finish}).
+   */
   private final class Run implements AutoCloseable {
     private final ChunkSink sink;
     private final ExecutorService cpu = Concurrency.pool("compress", options.compressThreads());
@@ -142,8 +166,11 @@ public final class ArchiveWriter {
     private final int batchSize = Math.max(1, options.maxInFlightChunks() / 2);
     private final List<Pending> batch = new ArrayList<>();
     private final ArrayDeque<Pending> window = new ArrayDeque<>();
-    /** Chunks this run is storing or stored: a repeat in the stream is not stored twice. */
-    private final Map<String, CompletableFuture<Stored>> ours = new HashMap<>();
+    /**
+     * Stored sizes of the chunks this run is storing or stored, so a repeat in the stream is not
+     * stored twice. Sizes only: holding the frames here would keep the whole archive in memory.
+     */
+    private final Map<String, CompletableFuture<Long>> ours = new HashMap<>();
     private final List<Chunk> chunks = new ArrayList<>();
     private boolean archiveDigestComplete = true;
     private long uploaded;
@@ -192,14 +219,14 @@ public final class ArchiveWriter {
       Map<String, Long> present = ask.isEmpty() ? Map.of() : sink.present(ask);
       for (Pending p : batch) {
         String sha = p.hash.join();
-        CompletableFuture<Stored> mine = ours.get(sha);
+        CompletableFuture<Long> mine = ours.get(sha);
         Long storedSize = present.get(sha);
         if (mine != null) {
           // A repeat within this stream: compress again only for the archive digest, never store.
           p.stored =
               mine.thenCombine(
                   CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw)), cpu),
-                  (first, frame) -> new Stored(sha, first.storedSize(), frame, false));
+                  (firstSize, frame) -> new Stored(sha, firstSize, frame, false));
         } else if (storedSize != null) {
           p.stored = CompletableFuture.completedFuture(new Stored(sha, storedSize, null, false));
         } else {
@@ -215,7 +242,7 @@ public final class ArchiveWriter {
                         return new Stored(sha, frame.length, frame, true);
                       },
                       io);
-          ours.put(sha, p.stored);
+          ours.put(sha, p.stored.thenApply(Stored::storedSize));
         }
         window.addLast(p);
       }

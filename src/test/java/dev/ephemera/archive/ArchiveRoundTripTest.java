@@ -413,6 +413,26 @@ class ArchiveRoundTripTest {
     assertThat(m.warnings()).singleElement().asString().contains("status: changed while being read");
   }
 
+  @Test
+  void aFailingSinkFailsThePersistWithItsOwnErrorInsteadOfHanging() throws IOException {
+    Path root = randomTree(tmp.resolve("t"), 50, 20_000, 9);
+    ChunkSink broken = new ChunkSink() {
+      @Override
+      public Map<String, Long> present(java.util.Collection<String> sha256s) {
+        return Map.of();
+      }
+
+      @Override
+      public void put(String sha256, byte[] frame, int rawSize) throws IOException {
+        throw new IOException("store unavailable");
+      }
+    };
+
+    assertThatThrownBy(() -> new ArchiveWriter(OPTIONS).write(root, Trees.selection(root), broken))
+        .isInstanceOf(IOException.class)
+        .hasMessage("store unavailable");
+  }
+
   static {
     // Deep-first comparator used above must order "a/b" before "a".
     assert EntryNames.ORDER.reversed().compare("a/b", "a") < 0;
