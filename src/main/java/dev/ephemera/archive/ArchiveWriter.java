@@ -32,9 +32,13 @@ import java.util.concurrent.Future;
  * the missing ones are compressed (one independent zstd frame each, with content size) and stored.
  *
  * <pre>
- *  caller: TarWriter ─bytes─▶ chunker thread: FastCDC ─chunk─▶ batch ──present?──▶ ordered window ─▶ manifest
- *                                        │ tar sha256 (digest thread)      │ missing only:
- *                                        └ chunk sha256 (cpu pool)          └ zstd (cpu pool) ─▶ put (io pool)
+ *  caller thread    TarWriter: read files, sha256 per file
+ *        │ bytes (a few 256 KiB buffers)
+ *  chunker thread   FastCDC ─▶ chunk ─▶ batch: await sha256s ─▶ sink.present(batch) ─▶ ordered window
+ *                     │ sha256 of each chunk: hash pool              │ missing only: zstd on the
+ *                     │ tar sha256 (in order): digest thread          │ compress pool, put on the
+ *                     ▼                                               ▼ upload pool
+ *  caller thread    manifest, from the window drained in stream order (archive sha256 of the frames)
  * </pre>
  *
  * <p>Memory is bounded by {@link Options#maxInFlightChunks} chunks of at most the maximum chunk size
@@ -158,6 +162,9 @@ public final class ArchiveWriter {
   private final class Run implements AutoCloseable {
     private final ChunkSink sink;
     private final ExecutorService cpu = Concurrency.pool("compress", options.compressThreads());
+    // Hashing has its own threads: queued behind compressions it would stall the batch that waits
+    // for it, and with it the next compressions (a pipeline bubble).
+    private final ExecutorService hashing = Concurrency.pool("hash", options.compressThreads());
     private final ExecutorService io = Concurrency.pool("upload", options.uploadThreads());
     private final ExecutorService digest = Concurrency.pool("digest", 1);
     private final BlockingQueue<ZstdCompressCtx> contexts = new ArrayBlockingQueue<>(options.compressThreads());
@@ -189,7 +196,7 @@ public final class ArchiveWriter {
     }
 
     void onChunk(byte[] raw) throws IOException {
-      var hash = CompletableFuture.supplyAsync(() -> Sha256.of(raw), cpu);
+      var hash = CompletableFuture.supplyAsync(() -> Sha256.of(raw), hashing);
       var tarDigested = CompletableFuture.runAsync(() -> tarSha.update(raw), digest);
       batch.add(new Pending(raw, hash, tarDigested));
       if (batch.size() >= batchSize) {
@@ -317,6 +324,7 @@ public final class ArchiveWriter {
     @Override
     public void close() {
       cpu.shutdownNow();
+      hashing.shutdownNow();
       io.shutdownNow();
       digest.shutdownNow();
       // Contexts still in use belong to tasks being interrupted; those are reclaimed by the GC.

@@ -64,6 +64,10 @@ public final class ArchiveBench {
     System.out.printf("persist cold: %.2f s, tar %d MB -> stored %d MB in %d chunks, peak heap %d MB%n", coldS,
         cold.manifest().tarSize() >> 20, cold.bytesUploaded() >> 20, cold.chunksUploaded(), peakHeapMb());
 
+    if (args.length > 2 && args[2].equals("persist-only")) {
+      Restorer.deleteTree(work);
+      return;
+    }
     t0 = System.nanoTime();
     var warm = new ArchiveWriter(ArchiveWriter.Options.defaults()).write(tree, selection, chunks);
     System.out.printf("persist warm: %.2f s, uploaded %d chunks, reused %d%n", secs(t0), warm.chunksUploaded(),

@@ -219,6 +219,22 @@ class TarWriterTest {
   }
 
   @Test
+  void sizesOfEightGibibytesAndMoreAndTimesBefore1970GoInAPaxHeaderThatTheReaderApplies() throws IOException {
+    long big = 10L << 30;
+    Instant before1970 = Instant.ofEpochSecond(-86_400, 250_000_000);
+    var out = new ByteArrayOutputStream();
+    TarFormat.writeHeader(out, new byte[512], "big.bin", TarFormat.TYPE_FILE, 0644, big, before1970, null);
+    String pax = new String(out.toByteArray(), 512, 512, StandardCharsets.UTF_8);
+    assertThat(pax).contains("size=" + big + "\n").contains("mtime=-86399.75\n");
+
+    var header = new TarReader(new java.io.ByteArrayInputStream(out.toByteArray())).next();
+
+    assertThat(header.name()).isEqualTo("big.bin");
+    assertThat(header.size()).isEqualTo(big);
+    assertThat(header.mtime()).isEqualTo(before1970);
+  }
+
+  @Test
   void pathsThatAreNotCleanAndRelativeAreRejected() {
     for (String bad : List.of("/abs", "a/../b", "", "a//b", "./a")) {
       assertThatThrownBy(() -> tar(tmp, List.of(bad))).isInstanceOf(IllegalArgumentException.class);
