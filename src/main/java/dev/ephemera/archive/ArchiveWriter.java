@@ -38,7 +38,8 @@ import java.util.concurrent.Future;
  *                     │ sha256 of each chunk: hash pool              │ missing only: zstd on the
  *                     │ tar sha256 (in order): digest thread          │ compress pool, put on the
  *                     ▼                                               ▼ upload pool
- *  caller thread    manifest, from the window drained in stream order (archive sha256 of the frames)
+ *  caller thread    manifest, from the window drained in stream order (frames → archive sha256
+ *                   on its own thread)
  * </pre>
  *
  * <p>Memory is bounded by {@link Options#maxInFlightChunks} chunks of at most the maximum chunk size
@@ -167,6 +168,9 @@ public final class ArchiveWriter {
     private final ExecutorService hashing = Concurrency.pool("hash", options.compressThreads());
     private final ExecutorService io = Concurrency.pool("upload", options.uploadThreads());
     private final ExecutorService digest = Concurrency.pool("digest", 1);
+    private final ExecutorService archiveDigest = Concurrency.pool("archive-digest", 1);
+    /** Frames queued for the archive digest: bounded so they cannot pile up in memory. */
+    private final ArrayDeque<CompletableFuture<Void>> archiveDigesting = new ArrayDeque<>();
     private final BlockingQueue<ZstdCompressCtx> contexts = new ArrayBlockingQueue<>(options.compressThreads());
     private final MessageDigest tarSha = Sha256.newDigest();
     private final MessageDigest archiveSha = Sha256.newDigest();
@@ -280,7 +284,13 @@ public final class ArchiveWriter {
       if (s.frame() == null) {
         archiveDigestComplete = false;
       } else if (archiveDigestComplete) {
-        archiveSha.update(s.frame());
+        // In stream order on a single thread, off the chunker thread.
+        byte[] frame = s.frame();
+        archiveDigesting.addLast(CompletableFuture.runAsync(() -> archiveSha.update(frame), archiveDigest));
+        while (archiveDigesting.size() > options.maxInFlightChunks()
+            || (!archiveDigesting.isEmpty() && archiveDigesting.peekFirst().isDone())) {
+          await(archiveDigesting.removeFirst());
+        }
       }
       if (s.uploaded()) {
         uploaded++;
@@ -296,6 +306,9 @@ public final class ArchiveWriter {
         drainHead();
       }
       await(CompletableFuture.runAsync(() -> {}, digest)); // every tar digest update has run
+      while (!archiveDigesting.isEmpty()) {
+        await(archiveDigesting.removeFirst());
+      }
       long tarSize = 0;
       long archiveSize = 0;
       for (Chunk c : chunks) {
@@ -327,6 +340,7 @@ public final class ArchiveWriter {
       hashing.shutdownNow();
       io.shutdownNow();
       digest.shutdownNow();
+      archiveDigest.shutdownNow();
       // Contexts still in use belong to tasks being interrupted; those are reclaimed by the GC.
       ZstdCompressCtx ctx;
       while ((ctx = contexts.poll()) != null) {

@@ -433,6 +433,50 @@ class ArchiveRoundTripTest {
         .hasMessage("store unavailable");
   }
 
+  @Test
+  void aSlowSinkHoldsBackTheWriterSoMemoryStaysBounded() throws Exception {
+    Path root = randomTree(tmp.resolve("t"), 100, 20_000, 10);
+    var release = new java.util.concurrent.CountDownLatch(1);
+    java.util.Set<String> asked = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    java.util.concurrent.atomic.AtomicInteger putsStarted = new java.util.concurrent.atomic.AtomicInteger();
+    ChunkSink slow = new ChunkSink() {
+      @Override
+      public Map<String, Long> present(java.util.Collection<String> sha256s) {
+        asked.addAll(sha256s);
+        return Map.of();
+      }
+
+      @Override
+      public void put(String sha256, byte[] frame, int rawSize) throws IOException {
+        putsStarted.incrementAndGet();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          throw new java.io.InterruptedIOException();
+        }
+      }
+    };
+    var writing = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      var result = writing.submit(() -> new ArchiveWriter(OPTIONS).write(root, Trees.selection(root), slow));
+
+      // Nothing can leave the window while puts hang, so no more than maxInFlightChunks are read.
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> putsStarted.get() > 0);
+      org.awaitility.Awaitility.await()
+          .during(java.time.Duration.ofMillis(500))
+          .atMost(java.time.Duration.ofSeconds(5))
+          .until(() -> asked.size() <= OPTIONS.maxInFlightChunks());
+      release.countDown();
+
+      Manifest m = result.get(60, java.util.concurrent.TimeUnit.SECONDS).manifest();
+      assertThat(m.chunks().size()).isGreaterThan(3 * OPTIONS.maxInFlightChunks());
+      assertThat(asked).hasSize((int) m.chunks().stream().map(Chunk::sha256).distinct().count());
+    } finally {
+      release.countDown();
+      writing.shutdownNow();
+    }
+  }
+
   static {
     // Deep-first comparator used above must order "a/b" before "a".
     assert EntryNames.ORDER.reversed().compare("a/b", "a") < 0;
