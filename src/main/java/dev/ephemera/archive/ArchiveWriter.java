@@ -14,7 +14,6 @@ import java.security.MessageDigest;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -23,6 +22,7 @@ import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 
@@ -181,9 +181,10 @@ public final class ArchiveWriter {
      * Stored sizes of the chunks this run is storing or stored, so a repeat in the stream is not
      * stored twice. Sizes only: holding the frames here would keep the whole archive in memory.
      */
-    private final Map<String, CompletableFuture<Long>> ours = new HashMap<>();
+    private final Map<String, CompletableFuture<Long>> ours = new ConcurrentHashMap<>();
     private final List<Chunk> chunks = new ArrayList<>();
-    private boolean archiveDigestComplete = true;
+    /** Written by the chunker thread, read when deciding: a hint, so volatile is enough. */
+    private volatile boolean archiveDigestComplete = true;
     private long uploaded;
     private long uploadedBytes;
     private long reused;
@@ -218,46 +219,79 @@ public final class ArchiveWriter {
       }
     }
 
-    /** Hash first, then ask the sink once for the whole batch, then compress and store the rest. */
-    private void flushBatch() throws IOException {
-      Set<String> ask = new LinkedHashSet<>();
-      for (Pending p : batch) {
-        String sha = await(p.hash);
-        if (!ours.containsKey(sha)) {
-          ask.add(sha);
-        }
-      }
-      Map<String, Long> present = ask.isEmpty() ? Map.of() : sink.present(ask);
-      for (Pending p : batch) {
-        String sha = p.hash.join();
-        CompletableFuture<Long> mine = ours.get(sha);
-        Long storedSize = present.get(sha);
-        if (mine != null) {
-          // A repeat within this stream: compress again only for the archive digest, never store.
-          p.stored =
-              mine.thenCombine(
-                  CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw)), cpu),
-                  (firstSize, frame) -> new Stored(sha, firstSize, frame, false));
-        } else if (storedSize != null) {
-          p.stored = CompletableFuture.completedFuture(new Stored(sha, storedSize, null, false));
-        } else {
-          p.stored =
-              CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw)), cpu)
-                  .thenApplyAsync(
-                      frame -> {
-                        try {
-                          sink.put(sha, frame, p.raw.length);
-                        } catch (IOException e) {
-                          throw new java.io.UncheckedIOException(e);
-                        }
-                        return new Stored(sha, frame.length, frame, true);
-                      },
-                      io);
-          ours.put(sha, p.stored.thenApply(Stored::storedSize));
-        }
+    /**
+     * Hash first, then ask the sink once for the whole batch, then compress and store the rest. All
+     * of it runs asynchronously: the chunker thread goes on cutting chunks while hashes are computed
+     * and the sink answers (one round trip per batch, overlapped with everything else).
+     */
+    private void flushBatch() {
+      List<Pending> pending = List.copyOf(batch);
+      batch.clear();
+      CompletableFuture<?>[] hashes = pending.stream().map(p -> p.hash).toArray(CompletableFuture[]::new);
+      CompletableFuture<Map<String, Long>> present =
+          CompletableFuture.allOf(hashes)
+              .thenApplyAsync(
+                  unused -> {
+                    Set<String> ask = new LinkedHashSet<>();
+                    for (Pending p : pending) {
+                      if (!ours.containsKey(p.hash.join())) {
+                        ask.add(p.hash.join());
+                      }
+                    }
+                    try {
+                      return ask.isEmpty() ? Map.<String, Long>of() : sink.present(ask);
+                    } catch (IOException e) {
+                      throw new java.io.UncheckedIOException(e);
+                    }
+                  },
+                  io);
+      for (Pending p : pending) {
+        p.stored = present.thenCompose(map -> decide(p, p.hash.join(), map));
         window.addLast(p);
       }
-      batch.clear();
+    }
+
+    /** Runs once the sink answered; several batches may be deciding at once, hence {@link #ours}. */
+    private CompletableFuture<Stored> decide(Pending p, String sha, Map<String, Long> present) {
+      CompletableFuture<Long> claim = new CompletableFuture<>();
+      CompletableFuture<Long> mine = ours.get(sha);
+      if (mine == null && present.containsKey(sha)) {
+        return CompletableFuture.completedFuture(new Stored(sha, present.get(sha), null, false));
+      }
+      if (mine == null) {
+        mine = ours.putIfAbsent(sha, claim);
+      }
+      if (mine != null) {
+        // Stored (or being stored) by this run already: never store twice. The frame is made again
+        // only while the archive digest can still be computed here.
+        if (!archiveDigestComplete) {
+          return mine.thenApply(size -> new Stored(sha, size, null, false));
+        }
+        return mine.thenCombine(
+            CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw)), cpu),
+            (size, frame) -> new Stored(sha, size, frame, false));
+      }
+      CompletableFuture<Stored> stored =
+          CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw)), cpu)
+              .thenApplyAsync(
+                  frame -> {
+                    try {
+                      sink.put(sha, frame, p.raw.length);
+                    } catch (IOException e) {
+                      throw new java.io.UncheckedIOException(e);
+                    }
+                    return new Stored(sha, frame.length, frame, true);
+                  },
+                  io);
+      stored.whenComplete(
+          (s, e) -> {
+            if (e != null) {
+              claim.completeExceptionally(e);
+            } else {
+              claim.complete(s.storedSize());
+            }
+          });
+      return stored;
     }
 
     private byte[] compress(byte[] raw) throws IOException {
@@ -301,7 +335,9 @@ public final class ArchiveWriter {
     }
 
     Result finish(Path root, TarWriter.Result tar) throws IOException {
-      flushBatch();
+      if (!batch.isEmpty()) {
+        flushBatch();
+      }
       while (!window.isEmpty()) {
         drainHead();
       }
