@@ -399,6 +399,9 @@ class ArchiveRoundTripTest {
         .isEqualTo(m);
     assertThatThrownBy(() -> Manifest.fromJson(json.replace("\"tar_size\":", "\"tar_size\":1")))
         .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Manifest.fromJson(json.replace("\"root\":\"/", "\"root\":\"")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("absolute");
   }
 
   @Test
