@@ -14,7 +14,6 @@ import java.security.MessageDigest;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +22,9 @@ import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 
 /**
  * Persists a tree as a set (DESIGN.md §7): deterministic tar stream → FastCDC chunks → for each
@@ -31,9 +32,14 @@ import java.util.concurrent.ExecutorService;
  * the missing ones are compressed (one independent zstd frame each, with content size) and stored.
  *
  * <pre>
- *  caller thread: TarWriter ─bytes─▶ FastCDC ─chunk─▶ batch ──present?──▶ ordered window ─▶ manifest
- *                                        │ tar sha256 (digest thread)      │ missing only:
- *                                        └ chunk sha256 (cpu pool)          └ zstd (cpu pool) ─▶ put (io pool)
+ *  caller thread    TarWriter: read files, sha256 per file
+ *        │ bytes (a few 256 KiB buffers)
+ *  chunker thread   FastCDC ─▶ chunk ─▶ batch: await sha256s ─▶ sink.present(batch) ─▶ ordered window
+ *                     │ sha256 of each chunk: hash pool              │ missing only: zstd on the
+ *                     │ tar sha256 (in order): digest thread          │ compress pool, put on the
+ *                     ▼                                               ▼ upload pool
+ *  caller thread    manifest, from the window drained in stream order (frames → archive sha256
+ *                   on its own thread)
  * </pre>
  *
  * <p>Memory is bounded by {@link Options#maxInFlightChunks} chunks of at most the maximum chunk size
@@ -105,11 +111,31 @@ public final class ArchiveWriter {
    * @throws FileChangedException when a file changed and the tar options' policy does not tolerate it
    */
   public Result write(Path root, Collection<String> paths, ChunkSink sink) throws IOException {
+    ExecutorService chunker = Concurrency.pool("chunker", 1);
     try (Run run = new Run(sink)) {
-      OutputStream chunking = new FastCdc(options.chunking()).chunkingStream(run::onChunk);
-      TarWriter.Result tar = new TarWriter(options.tar()).write(root, paths, chunking);
-      chunking.close();
+      // Reading and hashing files (this thread) overlaps with chunking and the pipeline (chunker).
+      Handoff handoff = new Handoff(8, 256 * 1024);
+      Future<Boolean> chunking =
+          chunker.submit(
+              () -> {
+                OutputStream cdc = new FastCdc(options.chunking()).chunkingStream(run::onChunk);
+                boolean complete = handoff.drainTo(cdc);
+                if (complete) {
+                  cdc.close();
+                }
+                return complete;
+              });
+      TarWriter.Result tar;
+      try (OutputStream out = handoff.output(chunking)) {
+        tar = new TarWriter(options.tar()).write(root, paths, out);
+      } catch (IOException | RuntimeException | Error e) {
+        handoff.abort();
+        throw e;
+      }
+      await(chunking);
       return run.finish(root.toAbsolutePath().normalize(), tar);
+    } finally {
+      chunker.shutdownNow();
     }
   }
 
@@ -130,22 +156,35 @@ public final class ArchiveWriter {
   /** A chunk's fate: its stored size, and the frame when this run produced it. */
   private record Stored(String sha256, long storedSize, byte[] frame, boolean uploaded) {}
 
-  /** One persist: owns the pools and the pipeline state; touched by the caller's thread only. */
+  /**
+   * One persist: owns the pools and the pipeline state; touched by one thread at a time (the
+   * chunker thread while chunks flow, then the caller's thread for {@link #finish}).
+   */
   private final class Run implements AutoCloseable {
     private final ChunkSink sink;
     private final ExecutorService cpu = Concurrency.pool("compress", options.compressThreads());
+    // Hashing has its own threads: queued behind compressions it would stall the batch that waits
+    // for it, and with it the next compressions (a pipeline bubble).
+    private final ExecutorService hashing = Concurrency.pool("hash", options.compressThreads());
     private final ExecutorService io = Concurrency.pool("upload", options.uploadThreads());
     private final ExecutorService digest = Concurrency.pool("digest", 1);
+    private final ExecutorService archiveDigest = Concurrency.pool("archive-digest", 1);
+    /** Frames queued for the archive digest: bounded so they cannot pile up in memory. */
+    private final ArrayDeque<CompletableFuture<Void>> archiveDigesting = new ArrayDeque<>();
     private final BlockingQueue<ZstdCompressCtx> contexts = new ArrayBlockingQueue<>(options.compressThreads());
     private final MessageDigest tarSha = Sha256.newDigest();
     private final MessageDigest archiveSha = Sha256.newDigest();
     private final int batchSize = Math.max(1, options.maxInFlightChunks() / 2);
     private final List<Pending> batch = new ArrayList<>();
     private final ArrayDeque<Pending> window = new ArrayDeque<>();
-    /** Chunks this run is storing or stored: a repeat in the stream is not stored twice. */
-    private final Map<String, CompletableFuture<Stored>> ours = new HashMap<>();
+    /**
+     * Stored sizes of the chunks this run is storing or stored, so a repeat in the stream is not
+     * stored twice. Sizes only: holding the frames here would keep the whole archive in memory.
+     */
+    private final Map<String, CompletableFuture<Long>> ours = new ConcurrentHashMap<>();
     private final List<Chunk> chunks = new ArrayList<>();
-    private boolean archiveDigestComplete = true;
+    /** Written by the chunker thread, read when deciding: a hint, so volatile is enough. */
+    private volatile boolean archiveDigestComplete = true;
     private long uploaded;
     private long uploadedBytes;
     private long reused;
@@ -162,7 +201,7 @@ public final class ArchiveWriter {
     }
 
     void onChunk(byte[] raw) throws IOException {
-      var hash = CompletableFuture.supplyAsync(() -> Sha256.of(raw), cpu);
+      var hash = CompletableFuture.supplyAsync(() -> Sha256.of(raw), hashing);
       var tarDigested = CompletableFuture.runAsync(() -> tarSha.update(raw), digest);
       batch.add(new Pending(raw, hash, tarDigested));
       if (batch.size() >= batchSize) {
@@ -180,46 +219,79 @@ public final class ArchiveWriter {
       }
     }
 
-    /** Hash first, then ask the sink once for the whole batch, then compress and store the rest. */
-    private void flushBatch() throws IOException {
-      Set<String> ask = new LinkedHashSet<>();
-      for (Pending p : batch) {
-        String sha = await(p.hash);
-        if (!ours.containsKey(sha)) {
-          ask.add(sha);
-        }
-      }
-      Map<String, Long> present = ask.isEmpty() ? Map.of() : sink.present(ask);
-      for (Pending p : batch) {
-        String sha = p.hash.join();
-        CompletableFuture<Stored> mine = ours.get(sha);
-        Long storedSize = present.get(sha);
-        if (mine != null) {
-          // A repeat within this stream: compress again only for the archive digest, never store.
-          p.stored =
-              mine.thenCombine(
-                  CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw)), cpu),
-                  (first, frame) -> new Stored(sha, first.storedSize(), frame, false));
-        } else if (storedSize != null) {
-          p.stored = CompletableFuture.completedFuture(new Stored(sha, storedSize, null, false));
-        } else {
-          p.stored =
-              CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw)), cpu)
-                  .thenApplyAsync(
-                      frame -> {
-                        try {
-                          sink.put(sha, frame, p.raw.length);
-                        } catch (IOException e) {
-                          throw new java.io.UncheckedIOException(e);
-                        }
-                        return new Stored(sha, frame.length, frame, true);
-                      },
-                      io);
-          ours.put(sha, p.stored);
-        }
+    /**
+     * Hash first, then ask the sink once for the whole batch, then compress and store the rest. All
+     * of it runs asynchronously: the chunker thread goes on cutting chunks while hashes are computed
+     * and the sink answers (one round trip per batch, overlapped with everything else).
+     */
+    private void flushBatch() {
+      List<Pending> pending = List.copyOf(batch);
+      batch.clear();
+      CompletableFuture<?>[] hashes = pending.stream().map(p -> p.hash).toArray(CompletableFuture[]::new);
+      CompletableFuture<Map<String, Long>> present =
+          CompletableFuture.allOf(hashes)
+              .thenApplyAsync(
+                  unused -> {
+                    Set<String> ask = new LinkedHashSet<>();
+                    for (Pending p : pending) {
+                      if (!ours.containsKey(p.hash.join())) {
+                        ask.add(p.hash.join());
+                      }
+                    }
+                    try {
+                      return ask.isEmpty() ? Map.<String, Long>of() : sink.present(ask);
+                    } catch (IOException e) {
+                      throw new java.io.UncheckedIOException(e);
+                    }
+                  },
+                  io);
+      for (Pending p : pending) {
+        p.stored = present.thenCompose(map -> decide(p, p.hash.join(), map));
         window.addLast(p);
       }
-      batch.clear();
+    }
+
+    /** Runs once the sink answered; several batches may be deciding at once, hence {@link #ours}. */
+    private CompletableFuture<Stored> decide(Pending p, String sha, Map<String, Long> present) {
+      CompletableFuture<Long> claim = new CompletableFuture<>();
+      CompletableFuture<Long> mine = ours.get(sha);
+      if (mine == null && present.containsKey(sha)) {
+        return CompletableFuture.completedFuture(new Stored(sha, present.get(sha), null, false));
+      }
+      if (mine == null) {
+        mine = ours.putIfAbsent(sha, claim);
+      }
+      if (mine != null) {
+        // Stored (or being stored) by this run already: never store twice. The frame is made again
+        // only while the archive digest can still be computed here.
+        if (!archiveDigestComplete) {
+          return mine.thenApply(size -> new Stored(sha, size, null, false));
+        }
+        return mine.thenCombine(
+            CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw)), cpu),
+            (size, frame) -> new Stored(sha, size, frame, false));
+      }
+      CompletableFuture<Stored> stored =
+          CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw)), cpu)
+              .thenApplyAsync(
+                  frame -> {
+                    try {
+                      sink.put(sha, frame, p.raw.length);
+                    } catch (IOException e) {
+                      throw new java.io.UncheckedIOException(e);
+                    }
+                    return new Stored(sha, frame.length, frame, true);
+                  },
+                  io);
+      stored.whenComplete(
+          (s, e) -> {
+            if (e != null) {
+              claim.completeExceptionally(e);
+            } else {
+              claim.complete(s.storedSize());
+            }
+          });
+      return stored;
     }
 
     private byte[] compress(byte[] raw) throws IOException {
@@ -246,7 +318,13 @@ public final class ArchiveWriter {
       if (s.frame() == null) {
         archiveDigestComplete = false;
       } else if (archiveDigestComplete) {
-        archiveSha.update(s.frame());
+        // In stream order on a single thread, off the chunker thread.
+        byte[] frame = s.frame();
+        archiveDigesting.addLast(CompletableFuture.runAsync(() -> archiveSha.update(frame), archiveDigest));
+        while (archiveDigesting.size() > options.maxInFlightChunks()
+            || (!archiveDigesting.isEmpty() && archiveDigesting.peekFirst().isDone())) {
+          await(archiveDigesting.removeFirst());
+        }
       }
       if (s.uploaded()) {
         uploaded++;
@@ -257,11 +335,16 @@ public final class ArchiveWriter {
     }
 
     Result finish(Path root, TarWriter.Result tar) throws IOException {
-      flushBatch();
+      if (!batch.isEmpty()) {
+        flushBatch();
+      }
       while (!window.isEmpty()) {
         drainHead();
       }
       await(CompletableFuture.runAsync(() -> {}, digest)); // every tar digest update has run
+      while (!archiveDigesting.isEmpty()) {
+        await(archiveDigesting.removeFirst());
+      }
       long tarSize = 0;
       long archiveSize = 0;
       for (Chunk c : chunks) {
@@ -290,8 +373,10 @@ public final class ArchiveWriter {
     @Override
     public void close() {
       cpu.shutdownNow();
+      hashing.shutdownNow();
       io.shutdownNow();
       digest.shutdownNow();
+      archiveDigest.shutdownNow();
       // Contexts still in use belong to tasks being interrupted; those are reclaimed by the GC.
       ZstdCompressCtx ctx;
       while ((ctx = contexts.poll()) != null) {

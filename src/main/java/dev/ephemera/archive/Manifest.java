@@ -62,6 +62,9 @@ public record Manifest(
       throw new IllegalArgumentException("unsupported manifest version " + version);
     }
     Objects.requireNonNull(root, "root");
+    if (!root.startsWith("/")) {
+      throw new IllegalArgumentException("root must be an absolute path: " + root);
+    }
     chunks = List.copyOf(chunks);
     files = List.copyOf(files);
     warnings = warnings == null ? List.of() : List.copyOf(warnings);

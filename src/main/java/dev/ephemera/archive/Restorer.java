@@ -185,7 +185,14 @@ public final class Restorer {
     Path target = resolveTarget(requestedTarget);
     Path parent = target.getParent();
     Files.createDirectories(parent);
-    Path staging = parent.resolve("." + target.getFileName() + ".ephemera-staging-" + randomSuffix());
+    // Staging must be on the target's file system so every move is an atomic rename: next to the
+    // target normally, inside it when the target is a mount point of its own.
+    Path stagingParent =
+        Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)
+                && !Files.getFileStore(target).equals(Files.getFileStore(parent))
+            ? target
+            : parent;
+    Path staging = stagingParent.resolve("." + target.getFileName() + ".ephemera-staging-" + randomSuffix());
     Files.createDirectory(staging);
     try {
       SafeExtractor.Extraction x = new SafeExtractor(options.limits()).extract(tar, staging);

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -77,12 +78,28 @@ public final class TarWriter {
   private static final int S_IFDIR = 0040000;
   private static final int S_IFLNK = 0120000;
 
+  /** Opens a file for reading; a seam so tests can simulate files changing while read. */
+  @FunctionalInterface
+  interface Opener {
+    /** Opens without following a symlink (O_NOFOLLOW). */
+    ReadableByteChannel open(Path file) throws IOException;
+  }
+
+  private static final Opener FILES =
+      file -> FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+
   private final Options options;
+  private final Opener opener;
   private final byte[] block = new byte[TarFormat.BLOCK];
   private final byte[] buffer = new byte[COPY_BUFFER];
 
   public TarWriter(Options options) {
+    this(options, FILES);
+  }
+
+  TarWriter(Options options, Opener opener) {
     this.options = Objects.requireNonNull(options, "options");
+    this.opener = Objects.requireNonNull(opener, "opener");
   }
 
   /**
@@ -212,10 +229,10 @@ public final class TarWriter {
       String path, Path file, int mode, Instant mtime, long size, Map<String, Object> before, MessageDigest sha,
       List<FileEntry> entries, List<String> warnings, OutputStream out)
       throws IOException {
-    FileChannel ch;
+    ReadableByteChannel ch;
     try {
       // O_NOFOLLOW: a file swapped for a symlink after lstat is not followed.
-      ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+      ch = opener.open(file);
     } catch (NoSuchFileException e) {
       change(new FileChange(path, FileChange.Kind.VANISHED, "no longer exists"), warnings);
       return 0;

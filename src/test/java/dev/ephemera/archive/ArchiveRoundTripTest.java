@@ -399,6 +399,9 @@ class ArchiveRoundTripTest {
         .isEqualTo(m);
     assertThatThrownBy(() -> Manifest.fromJson(json.replace("\"tar_size\":", "\"tar_size\":1")))
         .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Manifest.fromJson(json.replace("\"root\":\"/", "\"root\":\"")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("absolute");
   }
 
   @Test
@@ -411,6 +414,70 @@ class ArchiveRoundTripTest {
     var lenient = new ArchiveWriter(OPTIONS.withTar(new TarWriter.Options(true, FileChange.Policy.WARN)));
     Manifest m = lenient.write(root, List.of("status"), new InMemoryChunkStore()).manifest();
     assertThat(m.warnings()).singleElement().asString().contains("status: changed while being read");
+  }
+
+  @Test
+  void aFailingSinkFailsThePersistWithItsOwnErrorInsteadOfHanging() throws IOException {
+    Path root = randomTree(tmp.resolve("t"), 50, 20_000, 9);
+    ChunkSink broken = new ChunkSink() {
+      @Override
+      public Map<String, Long> present(java.util.Collection<String> sha256s) {
+        return Map.of();
+      }
+
+      @Override
+      public void put(String sha256, byte[] frame, int rawSize) throws IOException {
+        throw new IOException("store unavailable");
+      }
+    };
+
+    assertThatThrownBy(() -> new ArchiveWriter(OPTIONS).write(root, Trees.selection(root), broken))
+        .isInstanceOf(IOException.class)
+        .hasMessage("store unavailable");
+  }
+
+  @Test
+  void aSlowSinkHoldsBackTheWriterSoMemoryStaysBounded() throws Exception {
+    Path root = randomTree(tmp.resolve("t"), 100, 20_000, 10);
+    var release = new java.util.concurrent.CountDownLatch(1);
+    java.util.Set<String> asked = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    java.util.concurrent.atomic.AtomicInteger putsStarted = new java.util.concurrent.atomic.AtomicInteger();
+    ChunkSink slow = new ChunkSink() {
+      @Override
+      public Map<String, Long> present(java.util.Collection<String> sha256s) {
+        asked.addAll(sha256s);
+        return Map.of();
+      }
+
+      @Override
+      public void put(String sha256, byte[] frame, int rawSize) throws IOException {
+        putsStarted.incrementAndGet();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          throw new java.io.InterruptedIOException();
+        }
+      }
+    };
+    var writing = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      var result = writing.submit(() -> new ArchiveWriter(OPTIONS).write(root, Trees.selection(root), slow));
+
+      // Nothing can leave the window while puts hang, so no more than maxInFlightChunks are read.
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(() -> putsStarted.get() > 0);
+      org.awaitility.Awaitility.await()
+          .during(java.time.Duration.ofMillis(500))
+          .atMost(java.time.Duration.ofSeconds(5))
+          .until(() -> asked.size() <= OPTIONS.maxInFlightChunks());
+      release.countDown();
+
+      Manifest m = result.get(60, java.util.concurrent.TimeUnit.SECONDS).manifest();
+      assertThat(m.chunks().size()).isGreaterThan(3 * OPTIONS.maxInFlightChunks());
+      assertThat(asked).hasSize((int) m.chunks().stream().map(Chunk::sha256).distinct().count());
+    } finally {
+      release.countDown();
+      writing.shutdownNow();
+    }
   }
 
   static {

@@ -191,20 +191,39 @@ class TarWriterTest {
   }
 
   @Test
-  void aFileShorterThanItsSizeIsZeroPaddedAndReported() throws Exception {
-    // sysfs files announce 4096 bytes and hold fewer: exactly "shrank while being read".
-    Path root = Path.of("/sys/kernel/mm/transparent_hugepage");
+  void aFileTruncatedWhileReadIsZeroPaddedToItsAnnouncedSizeAndReported() throws Exception {
+    Path root = tmp.resolve("t");
+    Trees.write(root.resolve("log"), new byte[3000]);
+    // The file is 3000 bytes at lstat; by the time it is read only 1000 are left.
+    TarWriter.Opener truncated =
+        file -> java.nio.channels.Channels.newChannel(new java.io.ByteArrayInputStream(new byte[1000]));
     var seen = new java.util.ArrayList<FileChange>();
     var out = new ByteArrayOutputStream();
-    var result = new TarWriter(new TarWriter.Options(false, c -> seen.add(c))).write(root, List.of("enabled"), out);
 
-    assertThat(seen).singleElement().extracting(FileChange::detail).asString().contains("zero-padded");
-    assertThat(result.entries().get(0).size()).isEqualTo(Files.size(root.resolve("enabled")));
+    var result = new TarWriter(new TarWriter.Options(false, c -> seen.add(c)), truncated)
+        .write(root, List.of("log"), out);
+
+    assertThat(seen).singleElement().extracting(FileChange::detail).asString()
+        .contains("shrank from 3000 to 1000 bytes; zero-padded");
+    assertThat(result.entries().get(0).size()).isEqualTo(3000);
+    assertThat(result.entries().get(0).sha256()).isEqualTo(Sha256.of(new byte[3000]));
     Files.write(tmp.resolve("t.tar"), out.toByteArray());
     Files.createDirectories(tmp.resolve("x"));
     Trees.sh(tmp, "tar -xf t.tar -C x");
-    assertThat(Files.size(tmp.resolve("x/enabled"))).isEqualTo(result.entries().get(0).size());
-    assertThat(Files.isRegularFile(tmp.resolve("x/enabled"), LinkOption.NOFOLLOW_LINKS)).isTrue();
+    assertThat(Files.size(tmp.resolve("x/log"))).isEqualTo(3000);
+  }
+
+  @Test
+  void aFileThatShrankFailsThePersistUnderTheDefaultPolicy() throws IOException {
+    Path root = tmp.resolve("t");
+    Trees.write(root.resolve("log"), new byte[3000]);
+    TarWriter.Opener truncated =
+        file -> java.nio.channels.Channels.newChannel(new java.io.ByteArrayInputStream(new byte[10]));
+
+    assertThatThrownBy(() -> new TarWriter(TarWriter.Options.DEFAULTS, truncated)
+            .write(root, List.of("log"), new ByteArrayOutputStream()))
+        .isInstanceOf(FileChangedException.class)
+        .hasMessageContaining("log: changed while being read (shrank from 3000 to 10 bytes");
   }
 
   @Test
@@ -216,6 +235,22 @@ class TarWriterTest {
     }
     assertThat(TarFormat.formatPaxTime(Instant.ofEpochSecond(-2, 500_000_000))).isEqualTo("-1.5");
     assertThat(TarFormat.formatPaxTime(Instant.ofEpochSecond(5, 100_000_000))).isEqualTo("5.1");
+  }
+
+  @Test
+  void sizesOfEightGibibytesAndMoreAndTimesBefore1970GoInAPaxHeaderThatTheReaderApplies() throws IOException {
+    long big = 10L << 30;
+    Instant before1970 = Instant.ofEpochSecond(-86_400, 250_000_000);
+    var out = new ByteArrayOutputStream();
+    TarFormat.writeHeader(out, new byte[512], "big.bin", TarFormat.TYPE_FILE, 0644, big, before1970, null);
+    String pax = new String(out.toByteArray(), 512, 512, StandardCharsets.UTF_8);
+    assertThat(pax).contains("size=" + big + "\n").contains("mtime=-86399.75\n");
+
+    var header = new TarReader(new java.io.ByteArrayInputStream(out.toByteArray())).next();
+
+    assertThat(header.name()).isEqualTo("big.bin");
+    assertThat(header.size()).isEqualTo(big);
+    assertThat(header.mtime()).isEqualTo(before1970);
   }
 
   @Test
