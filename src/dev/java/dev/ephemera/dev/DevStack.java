@@ -89,6 +89,7 @@ public final class DevStack implements AutoCloseable {
 
   private void startParts(PrintStream log) throws Exception {
     Files.createDirectories(data);
+    lock();
     Properties secrets = secrets(data.resolve("secrets.properties"));
 
     log.println("ephemera: starting Kafka (KRaft) on 127.0.0.1:" + kafkaPort + " ...");
@@ -120,6 +121,22 @@ public final class DevStack implements AutoCloseable {
     app = App.start(config, Clock.systemUTC());
     parts.add(app);
     writeEnvFile();
+  }
+
+  /** One stack per data directory: a second one would corrupt the broker's and the database's files. */
+  private void lock() throws IOException {
+    java.nio.channels.FileChannel channel =
+        java.nio.channels.FileChannel.open(
+            data.resolve(".lock"),
+            java.nio.file.StandardOpenOption.CREATE,
+            java.nio.file.StandardOpenOption.WRITE);
+    java.nio.channels.FileLock lock = channel.tryLock();
+    if (lock == null) {
+      channel.close();
+      throw new IllegalStateException(
+          "another `make run` is already using " + data + "; stop it first (or set EPHEMERA_DATA to another directory)");
+    }
+    parts.add(channel);
   }
 
   /** The settings a client needs ({@code EPHEMERA_URL}, the admin token, Kafka), also written to {@code dev.env}. */
