@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
       PersistCommand.class,
       RestoreCommand.class,
       UnpackCommand.class,
+      PlanCommand.class,
       WorkerCommand.class,
       AdminCommand.class,
       CommandLine.HelpCommand.class

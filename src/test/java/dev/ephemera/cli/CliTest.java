@@ -126,6 +126,43 @@ class CliTest {
     assertThat(Files.exists(dir) ? Files.list(dir).count() : 0).isZero();
   }
 
+  @Test
+  void planShowsScopesPerTriggerAndWhatEachDeclaredSetSelectsHere() throws Exception {
+    Path cargo = tmp.resolve("cargo");
+    Files.createDirectories(cargo.resolve("src"));
+    Files.writeString(cargo.resolve("index"), "i");
+    Files.writeString(cargo.resolve("src/lib.rs"), "excluded");
+    Path jobFile = tmp.resolve("build.sh");
+    Files.writeString(
+        jobFile,
+        String.join(
+            "\n",
+            "#!/bin/bash",
+            "#:",
+            "#: name = \"build\"",
+            "#: variety = \"basic\"",
+            "#:",
+            "#: [[persist]]",
+            "#: name = \"cargo\"",
+            "#: rules = [\"" + cargo + "/**/*\", \"!" + cargo + "/src/*\"]",
+            "#: when = \"always\"",
+            "#:",
+            "cargo build",
+            ""));
+    CliRun plan = RunningWorker.run("plan", jobFile.toString(), "--pr", "12", "--branch", "fix", "--json");
+    assertThat(plan.exit()).as(plan.err()).isZero();
+    var tree = JSON.readTree(plan.out());
+    assertThat(tree.get("cases").get(0).get("reads").toString()).isEqualTo("[\"pr:12\",\"branch:fix\",\"branch:main\"]");
+    assertThat(tree.get("cases").get(0).get("writes").asText()).isEqualTo("pr:12");
+    assertThat(tree.get("sets").get(0).get("entries").asInt()).isEqualTo(1);
+    assertThat(tree.get("sets").get(0).get("when").asText()).isEqualTo("always");
+
+    Files.writeString(jobFile, "#!/bin/bash\n#: name = \"x\"\n#: variety = \"basic\"\n#: persit = 1\n");
+    CliRun bad = RunningWorker.run("plan", jobFile.toString());
+    assertThat(bad.exit()).isEqualTo(3);
+    assertThat(bad.err()).contains("unknown field `persit`");
+  }
+
   private static String[] concat(List<String> a, List<String> b) {
     return java.util.stream.Stream.concat(a.stream(), b.stream()).toArray(String[]::new);
   }
