@@ -15,6 +15,7 @@ import dev.ephemera.store.ObjectStores;
 import dev.ephemera.worker.Control;
 import dev.ephemera.worker.EventApplier;
 import dev.ephemera.worker.EventConsumer;
+import dev.ephemera.worker.Faults;
 import dev.ephemera.worker.OutboxPublisher;
 import dev.ephemera.worker.TopicSetup;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -52,6 +53,11 @@ public final class App implements AutoCloseable {
 
   /** Connects to everything, migrates the catalog, creates missing topics and starts serving. */
   public static App start(EphemeraConfig config, Clock clock) throws Exception {
+    return start(config, clock, Faults.NONE);
+  }
+
+  /** As {@link #start(EphemeraConfig, Clock)}, with crash points for fault-injection tests. */
+  public static App start(EphemeraConfig config, Clock clock, Faults faults) throws Exception {
     PrometheusMeterRegistry registry = Meters.prometheus();
     Meters meters = new Meters(registry);
     if (config.kafka().createTopics()) {
@@ -83,10 +89,18 @@ public final class App implements AutoCloseable {
             config.kafka().topicPrefix(),
             List.of(Topics.BUILDOMAT_JOBS, Topics.CONTROL),
             applier,
-            Duration.ofSeconds(30));
+            Duration.ofSeconds(30),
+            config.kafka().sessionTimeout(),
+            faults);
     OutboxPublisher publisher =
         new OutboxPublisher(
-            catalog, config.kafka().bootstrap(), config.kafka().topicPrefix(), Duration.ofMillis(100), clock, meters);
+            catalog,
+            config.kafka().bootstrap(),
+            config.kafka().topicPrefix(),
+            Duration.ofMillis(100),
+            clock,
+            meters,
+            faults);
     ObjectMapper json = EventCodec.newMapper();
     JobApi jobApi =
         new JobApi(catalog, store, signer, links, config.auth().adminToken(), config.auth().jobTokenTtl(), clock, meters);

@@ -16,7 +16,13 @@ public record EphemeraConfig(
 
   /** Kafka connection and topic layout. */
   public record Kafka(
-      String bootstrap, String group, String topicPrefix, boolean createTopics, int partitions, short replicationFactor) {
+      String bootstrap,
+      String group,
+      String topicPrefix,
+      boolean createTopics,
+      int partitions,
+      short replicationFactor,
+      java.time.Duration sessionTimeout) {
     /** The physical name of one of Ephemera's topics. */
     public String topic(String logical) {
       return topicPrefix + logical;
@@ -55,6 +61,7 @@ public record EphemeraConfig(
     d.put("kafka.create-topics", "true");
     d.put("kafka.partitions", "12");
     d.put("kafka.replication-factor", "-1");
+    d.put("kafka.session-timeout", "10s");
     d.put("db.url", "jdbc:postgresql://localhost:5432/ephemera");
     d.put("db.user", "ephemera");
     d.put("db.password", "");
@@ -111,7 +118,8 @@ public record EphemeraConfig(
             s.get("kafka.topic-prefix"),
             s.boolValue("kafka.create-topics"),
             positive(s, "kafka.partitions"),
-            (short) replication),
+            (short) replication,
+            s.duration("kafka.session-timeout")),
         new Database(s.required("db.url"), s.required("db.user"), s.get("db.password"), positive(s, "db.pool-size")),
         new Store(
             kind,

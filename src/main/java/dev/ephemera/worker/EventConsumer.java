@@ -41,6 +41,7 @@ public final class EventConsumer implements Runnable {
   private final String prefix;
   private final List<String> topics;
   private final EventApplier applier;
+  private final Faults faults;
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final Duration maxBackoff;
@@ -53,7 +54,10 @@ public final class EventConsumer implements Runnable {
       String topicPrefix,
       List<String> topics,
       EventApplier applier,
-      Duration maxBackoff) {
+      Duration maxBackoff,
+      Duration sessionTimeout,
+      Faults faults) {
+    this.faults = faults;
     this.props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
@@ -61,6 +65,9 @@ public final class EventConsumer implements Runnable {
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "500");
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    // A worker that dies without leaving the group holds its partitions until the session times out.
+    props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, Long.toString(sessionTimeout.toMillis()));
+    props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, Long.toString(Math.max(500, sessionTimeout.toMillis() / 4)));
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, "ephemera-consumer-" + ProcessHandle.current().pid());
     this.prefix = topicPrefix;
     this.topics = topics.stream().map(t -> topicPrefix + t).toList();
@@ -99,6 +106,7 @@ public final class EventConsumer implements Runnable {
             try {
               applier.apply(new Incoming(logical(r.topic()), r.partition(), r.offset(), r.key(), r.value()));
               done.put(tp, new OffsetAndMetadata(r.offset() + 1));
+              faults.at(Faults.AFTER_APPLY);
             } catch (RuntimeException e) {
               // Transient: rewind this partition to the failed record; the next poll retries it.
               failed = true;

@@ -37,6 +37,7 @@ public final class OutboxPublisher implements Runnable {
   private final Catalog catalog;
   private final Properties props;
   private final String prefix;
+  private final Faults faults;
   private final Duration idle;
   private final Clock clock;
   private final Meters meters;
@@ -46,7 +47,14 @@ public final class OutboxPublisher implements Runnable {
   private volatile OutboxBacklog lastBacklog = new OutboxBacklog(0, java.util.Optional.empty());
 
   public OutboxPublisher(
-      Catalog catalog, String bootstrap, String topicPrefix, Duration idle, Clock clock, Meters meters) {
+      Catalog catalog,
+      String bootstrap,
+      String topicPrefix,
+      Duration idle,
+      Clock clock,
+      Meters meters,
+      Faults faults) {
+    this.faults = faults;
     this.prefix = topicPrefix;
     this.catalog = catalog;
     this.idle = idle;
@@ -128,6 +136,7 @@ public final class OutboxPublisher implements Runnable {
               throw new IllegalStateException("Kafka did not acknowledge an outbox record: " + e.getMessage(), e);
             }
           }
+          faults.at(Faults.AFTER_SEND);
           tx.outbox().markPublished(rows.stream().map(OutboxRow::seq).toList(), clock.instant());
           rows.stream()
               .collect(java.util.stream.Collectors.groupingBy(OutboxRow::topic, java.util.stream.Collectors.counting()))

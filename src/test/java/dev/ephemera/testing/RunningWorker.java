@@ -71,6 +71,25 @@ public final class RunningWorker implements AutoCloseable {
   }
 
   public static RunningWorker start(TestServices services, String name, Map<String, String> extra) throws Exception {
+    Map<String, String> s = settingsFor(services, name);
+    s.putAll(extra);
+    return start(s);
+  }
+
+  /** Starts a worker in this JVM with exactly these settings (see {@link #settingsFor}). */
+  public static RunningWorker start(Map<String, String> s) throws Exception {
+    EphemeraConfig config =
+        EphemeraConfig.from(Settings.load(EphemeraConfig.DEFAULTS, Optional.empty(), Map.of(), s));
+    App app = App.start(config, Clock.systemUTC());
+    return new RunningWorker(
+        app, s.get("kafka.bootstrap"), s.get("kafka.topic-prefix"), URI.create(s.get("http.public-url")), s);
+  }
+
+  /**
+   * Settings of a worker of its own: a fresh database and bucket, topics under a prefix of its own, a free port. Several
+   * workers started with the same settings are replicas of one deployment.
+   */
+  public static Map<String, String> settingsFor(TestServices services, String name) throws IOException {
     PostgresEndpoint db = services.freshDatabase();
     S3Endpoint s3 = services.s3();
     String bucket = services.freshBucket();
@@ -97,15 +116,11 @@ public final class RunningWorker implements AutoCloseable {
     s.put("http.public-url", "http://127.0.0.1:" + port);
     s.put("auth.admin-token", ADMIN_TOKEN);
     s.put("auth.signing-key", SIGNING_KEY);
-    s.putAll(extra);
-    EphemeraConfig config =
-        EphemeraConfig.from(Settings.load(EphemeraConfig.DEFAULTS, Optional.empty(), Map.of(), s));
-    App app = App.start(config, Clock.systemUTC());
-    return new RunningWorker(
-        app, services.kafka().bootstrapServers(), prefix, URI.create("http://127.0.0.1:" + port), s);
+    return s;
   }
 
-  private static int freePort() throws IOException {
+  /** A port nobody listens on right now. */
+  public static int freePort() throws IOException {
     try (ServerSocket socket = new ServerSocket(0)) {
       return socket.getLocalPort();
     }
