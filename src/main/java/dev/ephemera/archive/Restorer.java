@@ -5,6 +5,7 @@ import dev.ephemera.archive.ArchiveException.Reason;
 import dev.ephemera.archive.Manifest.EntryType;
 import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.io.InputStream;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -192,7 +193,12 @@ public final class Restorer {
                 && !Files.getFileStore(target).equals(Files.getFileStore(parent))
             ? target
             : parent;
-    Path staging = stagingParent.resolve("." + target.getFileName() + ".ephemera-staging-" + randomSuffix());
+    String stagingPrefix = "." + target.getFileName() + ".ephemera-staging-";
+    // The staging name carries this process's id, so a later restore can tell the staging directory of a restore that
+    // died (killed mid-way; its process is gone) from one in progress, and sweep it.
+    sweepStale(stagingParent, stagingPrefix);
+    Path staging =
+        stagingParent.resolve(stagingPrefix + ProcessHandle.current().pid() + "-" + randomSuffix());
     Files.createDirectory(staging);
     try {
       SafeExtractor.Extraction x = new SafeExtractor(options.limits()).extract(tar, staging);
@@ -203,6 +209,27 @@ public final class Restorer {
           x.entries().size(), x.fileBytes(), x.warnings());
     } finally {
       deleteTree(staging);
+    }
+  }
+
+  /** Deletes staging directories of this target whose restoring process no longer exists. */
+  private static void sweepStale(Path stagingParent, String stagingPrefix) throws IOException {
+    try (DirectoryStream<Path> entries =
+        Files.newDirectoryStream(stagingParent, p -> p.getFileName().toString().startsWith(stagingPrefix))) {
+      for (Path stale : entries) {
+        String rest = stale.getFileName().toString().substring(stagingPrefix.length());
+        int dash = rest.indexOf('-');
+        long pid;
+        try {
+          pid = Long.parseLong(dash < 0 ? rest : rest.substring(0, dash));
+        } catch (NumberFormatException e) {
+          continue;
+        }
+        boolean alive = ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        if (!alive && Files.isDirectory(stale, LinkOption.NOFOLLOW_LINKS)) {
+          deleteTree(stale);
+        }
+      }
     }
   }
 
