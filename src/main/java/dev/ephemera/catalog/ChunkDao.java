@@ -35,6 +35,10 @@ public interface ChunkDao {
       """)
   List<String> missing(@Bind("shas") String[] sha256s);
 
+  /** Of {@code sha256s}, the ones GC deleted (and nobody uploaded again). */
+  @SqlQuery("select sha256 from chunks where sha256 = any(:shas) and deleted_at is not null")
+  List<String> deletedAmong(@Bind("shas") String[] sha256s);
+
   /** Whether the catalog knows the chunk (and GC has not deleted it). */
   @SqlQuery("select exists (select 1 from chunks where sha256 = :sha256 and deleted_at is null)")
   boolean exists(@Bind("sha256") String sha256);
@@ -69,7 +73,8 @@ public interface ChunkDao {
 
   @SqlQuery("""
       update chunks set last_seen_at = greatest(last_seen_at, :at)
-      where sha256 = any(:shas) and deleted_at is null
+      where sha256 in (select sha256 from chunks where sha256 = any(:shas) and deleted_at is null
+               order by sha256 for update)
       returning sha256
       """)
   List<String> touch(@Bind("shas") String[] sha256s, @Bind("at") Instant at);
