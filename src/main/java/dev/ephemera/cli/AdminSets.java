@@ -133,7 +133,7 @@ public final class AdminSets implements Callable<Integer> {
       } else {
         out.println("uses:");
         for (JsonNode u : uses) {
-          out.printf("  %s  %-8s by job %s (fallback level %d)%n", u.path("at").asText(), u.path("kind").asText(),
+          out.printf("  %s  %-8s by job %s (fallback level %d)%n", u.path("at").asText(), u.path("kind").asText().toLowerCase(java.util.Locale.ROOT),
               u.path("job_id").asText(), u.path("fallback_level").asInt());
         }
       }

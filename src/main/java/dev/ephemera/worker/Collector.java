@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
 public final class Collector implements Runnable {
   private static final Logger LOGGER = LoggerFactory.getLogger(Collector.class);
   /** The advisory lock key of the collector ("ephemGC!" as a number). */
-  static final long LOCK_KEY = 0x657068656d474321L;
+  public static final long LOCK_KEY = 0x657068656d474321L;
   private static final int BATCH = 200;
 
   private final Catalog catalog;
