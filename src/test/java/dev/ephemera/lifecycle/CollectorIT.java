@@ -198,6 +198,38 @@ class CollectorIT {
   }
 
   @Test
+  void aRestoreInFlightFinishesReadingASetEvictedUnderItWithinTheGracePeriod() throws Exception {
+    Fixture f = new Fixture(worker, 5205, tmp);
+    String set = f.capture("r", f.tree("r", 100_000, 61));
+    JobInfo reader = f.push("r");
+    f.started(reader);
+    String chunk = chunksOf(set).get(0);
+    assertThat(readChunk(reader.jobId(), set, chunk)).isEqualTo(200);
+
+    lastUsed(set, Duration.ofDays(30));
+    collector().collect(f.owner, Duration.ofHours(1));
+    assertThat(f.status(set)).isEqualTo("evicted");
+    assertThat(readChunk(reader.jobId(), set, chunk)).as("chunks of a set evicted mid-restore stay readable").isEqualTo(200);
+    // but no new restore resolves it
+    CliRun miss = worker.cli(reader.jobId(), "restore", Fixture.SET, "--strict");
+    assertThat(miss.exit()).as(miss.err()).isEqualTo(2);
+
+    sql("update chunks set last_seen_at = now() - interval '2 hours' where sha256 = ?", chunk);
+    collector().collect(null, Duration.ofHours(1));
+    assertThat(readChunk(reader.jobId(), set, chunk)).as("after the grace period the bytes are gone").isEqualTo(404);
+  }
+
+  private int readChunk(String jobId, String setId, String sha) throws Exception {
+    return HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(worker.url().resolve("/v1/jobs/" + jobId + "/sets/" + setId + "/chunks/" + sha))
+                .header("Authorization", "Bearer " + worker.jobToken(jobId))
+                .build(),
+            HttpResponse.BodyHandlers.discarding())
+        .statusCode();
+  }
+
+  @Test
   void collectorsOnSeveralReplicasNeverRunAtOnce() throws Exception {
     var db = worker.settings();
     try (Connection other = DriverManager.getConnection(db.get("db.url"), db.get("db.user"), db.get("db.password"))) {
