@@ -95,6 +95,7 @@ public final class JobApi {
   public void routes(HttpRouter router) {
     router
         .route("POST", "/v1/admin/tokens", this::mintToken)
+        .route("GET", "/v1/jobs/{job}", this::job)
         .route("GET", "/v1/jobs/{job}/staged", this::staged)
         .route("GET", "/v1/jobs/{job}/sets/{name}", this::resolve)
         .route("POST", "/v1/jobs/{job}/chunks/present", this::present)
@@ -207,6 +208,36 @@ public final class JobApi {
         .jdbi()
         .withExtension(dev.ephemera.catalog.SetDao.class, dao -> dao.find(setId))
         .orElseThrow(() -> ApiException.notFound("no set " + setId));
+  }
+
+  /** What the job is, may read and write, and declared in its job file. */
+  public record JobView(
+      String jobId,
+      String owner,
+      String trigger,
+      String headBranch,
+      Integer pullRequest,
+      boolean fork,
+      String defaultBranch,
+      List<String> readScopes,
+      String writeScope,
+      com.fasterxml.jackson.databind.JsonNode declared) {}
+
+  private HttpRouter.Response job(HttpRouter.Request request) throws IOException {
+    Caller caller = caller(request);
+    JobRow job = caller.job();
+    return HttpRouter.Response.ok(
+        new JobView(
+            job.jobId(),
+            job.owner(),
+            job.trigger(),
+            job.headBranch(),
+            job.pullRequest(),
+            job.fork(),
+            job.defaultBranch(),
+            job.readScopes(),
+            job.writeScope(),
+            request.json().readTree(job.declaredJson() == null ? "[]" : job.declaredJson())));
   }
 
   record StagedResponse(String jobId, List<SetView> sets) {}

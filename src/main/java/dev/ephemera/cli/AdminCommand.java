@@ -56,7 +56,7 @@ public final class AdminCommand {
     String token;
 
     URI url() {
-      String v = url != null ? url : System.getenv("EPHEMERA_URL");
+      String v = url;
       if (v == null || v.isBlank()) {
         throw new CliFailure(CliFailure.Kind.CHECK, "no Ephemera URL: set EPHEMERA_URL or pass --url");
       }
@@ -64,7 +64,7 @@ public final class AdminCommand {
     }
 
     String token() {
-      String v = token != null ? token : System.getenv("EPHEMERA_ADMIN_TOKEN");
+      String v = token;
       if (v == null || v.isBlank()) {
         throw new CliFailure(CliFailure.Kind.CHECK, "no admin token: set EPHEMERA_ADMIN_TOKEN or pass --admin-token");
       }
@@ -139,10 +139,7 @@ public final class AdminCommand {
     @Override
     public Integer call() throws Exception {
       EventCodec codec = new EventCodec();
-      String servers =
-          bootstrap != null
-              ? bootstrap
-              : System.getenv().getOrDefault("EPHEMERA_KAFKA_BOOTSTRAP", "localhost:9092");
+      String servers = bootstrap != null ? bootstrap : "localhost:9092";
       Properties props = new Properties();
       props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
       props.put(ProducerConfig.ACKS_CONFIG, "all");

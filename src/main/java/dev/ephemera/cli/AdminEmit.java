@@ -82,8 +82,7 @@ public final class AdminEmit implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CloudEvent event = event();
-    String servers =
-        bootstrap != null ? bootstrap : System.getenv().getOrDefault("EPHEMERA_KAFKA_BOOTSTRAP", "localhost:9092");
+    String servers = bootstrap != null ? bootstrap : "localhost:9092";
     RecordMetadata meta = publish(servers, event, new EventCodec());
     spec.commandLine()
         .getErr()

@@ -31,11 +31,11 @@ final class AdminKafka {
   String topicPrefix;
 
   String bootstrap() {
-    return bootstrap != null ? bootstrap : System.getenv().getOrDefault("EPHEMERA_KAFKA_BOOTSTRAP", "localhost:9092");
+    return bootstrap != null ? bootstrap : "localhost:9092";
   }
 
   String prefix() {
-    return topicPrefix != null ? topicPrefix : System.getenv().getOrDefault("EPHEMERA_KAFKA_TOPIC_PREFIX", "");
+    return topicPrefix != null ? topicPrefix : "";
   }
 
   /** The physical name of a logical topic. */
@@ -68,12 +68,8 @@ final class AdminKafka {
     }
   }
 
-  /** Who is asking, for the audit trail: {@code --requested-by}, else $USER, else the tool's name. */
+  /** Who is asking, for the audit trail: {@code --requested-by} (default: $USER), else the tool's name. */
   static String requester(String explicit, String tool) {
-    if (explicit != null && !explicit.isBlank()) {
-      return explicit;
-    }
-    String user = System.getenv("USER");
-    return user == null || user.isBlank() ? tool : user + " (" + tool + ")";
+    return explicit == null || explicit.isBlank() ? tool : explicit + " (" + tool + ")";
   }
 }

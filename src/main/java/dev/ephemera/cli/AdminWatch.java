@@ -34,7 +34,7 @@ public final class AdminWatch implements Callable<Integer> {
     Properties props = new Properties();
     props.put(
         ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-        bootstrap != null ? bootstrap : System.getenv().getOrDefault("EPHEMERA_KAFKA_BOOTSTRAP", "localhost:9092"));
+        bootstrap != null ? bootstrap : "localhost:9092");
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     props.put(ConsumerConfig.GROUP_ID_CONFIG, "ephemera-watch-" + ProcessHandle.current().pid());

@@ -85,6 +85,11 @@ public final class ApiClient {
     }
   }
 
+  /** The job as the worker recorded it from {@code job.started}: its scopes and declared sets. */
+  public dev.ephemera.api.JobApi.JobView jobView() throws IOException {
+    return JSON.treeToValue(getJson("/v1/jobs/" + job), dev.ephemera.api.JobApi.JobView.class);
+  }
+
   public List<SetView> staged() throws IOException {
     JsonNode sets = getJson("/v1/jobs/" + job + "/staged").get("sets");
     List<SetView> out = new ArrayList<>();

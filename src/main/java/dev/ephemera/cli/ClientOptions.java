@@ -40,7 +40,7 @@ public final class ClientOptions {
   String timeout;
 
   URI url() {
-    String value = url != null ? url : System.getenv("EPHEMERA_URL");
+    String value = url;
     if (value == null || value.isBlank()) {
       throw new CliFailure(CliFailure.Kind.FAILURE, "no Ephemera URL: set EPHEMERA_URL or pass --url");
     }
@@ -48,7 +48,7 @@ public final class ClientOptions {
   }
 
   String token() {
-    String value = token != null ? token : System.getenv("EPHEMERA_TOKEN");
+    String value = token;
     if (value == null || value.isBlank()) {
       throw new CliFailure(CliFailure.Kind.FAILURE, "no job token: set EPHEMERA_TOKEN or pass --token");
     }
@@ -56,7 +56,7 @@ public final class ClientOptions {
   }
 
   String job() {
-    String value = job != null ? job : System.getenv("BUILDOMAT_JOB_ID");
+    String value = job;
     if (value == null || value.isBlank()) {
       throw new CliFailure(CliFailure.Kind.FAILURE, "no job id: set BUILDOMAT_JOB_ID or pass --job");
     }

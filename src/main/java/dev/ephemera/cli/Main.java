@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
       PersistCommand.class,
       RestoreCommand.class,
       UnpackCommand.class,
+      PlanCommand.class,
       WorkerCommand.class,
       AdminCommand.class,
       CommandLine.HelpCommand.class
@@ -31,7 +32,13 @@ public final class Main {
 
   /** Runs one command line with the given writers; returns the exit code. */
   public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    return run(args, out, err, System.getenv());
+  }
+
+  /** Runs one command line with the given writers and environment; returns the exit code. */
+  public static int run(String[] args, PrintWriter out, PrintWriter err, java.util.Map<String, String> env) {
     CommandLine cli = new CommandLine(new Main());
+    cli.setDefaultValueProvider(new EnvironmentDefaults(env));
     cli.setOut(out);
     cli.setErr(err);
     cli.setParameterExceptionHandler(

@@ -1,12 +1,12 @@
 package dev.ephemera.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.ephemera.api.SetView;
 import dev.ephemera.archive.ArchiveWriter;
 import dev.ephemera.archive.FileChangedException;
 import dev.ephemera.archive.Manifest;
 import dev.ephemera.rules.FileSelector;
 import dev.ephemera.rules.OutputRule;
-import dev.ephemera.rules.PathRules;
 import dev.ephemera.rules.RuleSyntaxException;
 import dev.ephemera.rules.Selected;
 import dev.ephemera.rules.Selection;
@@ -41,14 +41,15 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Keep files for later jobs: a pending set that becomes live when this job succeeds.",
-      "PATHs are kept whole (PATH/**/* for a directory); --rules takes buildomat output_rules."
+      "PATHs are kept whole (PATH/**/* for a directory); --rules takes buildomat output_rules;",
+      "--declared persists every [[persist]] set of the job file."
     })
 public final class PersistCommand implements Callable<Integer>, JobCommand {
   @Mixin ClientOptions client;
 
   @Spec CommandSpec spec;
 
-  @Parameters(index = "0", paramLabel = "NAME", description = "Set name ([A-Za-z0-9._-], at most 64).")
+  @Parameters(index = "0", arity = "0..1", paramLabel = "NAME", description = "Set name ([A-Za-z0-9._-], at most 64).")
   String name;
 
   @Parameters(index = "1..*", paramLabel = "PATH", description = "Files or directories to keep.")
@@ -57,10 +58,15 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
   @Option(names = "--rules", arity = "1..*", paramLabel = "RULE", description = "output_rules, e.g. '/a/**/*' '!/a/tmp/*'.")
   List<String> rules = new ArrayList<>();
 
+  @Option(
+      names = "--declared",
+      description = "Persist every set this job declared ([[persist]] in its job file, as job.started carried them).")
+  boolean declared;
+
   @Option(names = "--dry-run", description = "Print the absolute path of every file that would be kept; needs no server.")
   boolean dryRun;
 
-  @Option(names = "--when", defaultValue = "success", description = "success (default) or always: also keep it if the job fails.")
+  @Option(names = "--when", description = "success (default) or always: also keep it if the job fails.")
   String when;
 
   @Option(names = "--allow-secrets", description = "Keep files on the secrets deny-list (.netrc, ssh keys, ...).")
@@ -73,23 +79,24 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
 
   @Override
   public Integer call() throws IOException {
-    if (!name.matches("[A-Za-z0-9._-]{1,64}")) {
+    if (when != null && !when.equals("success") && !when.equals("always")) {
+      throw new ParameterException(spec.commandLine(), "--when must be success or always, got " + when);
+    }
+    if (declared) {
+      if (name != null || !paths.isEmpty() || !rules.isEmpty()) {
+        throw new ParameterException(spec.commandLine(), "--declared takes no NAME, PATH or --rules");
+      }
+      return persistDeclared();
+    }
+    if (name == null || !name.matches("[A-Za-z0-9._-]{1,64}")) {
       throw new ParameterException(spec.commandLine(), "set name must be 1-64 characters of [A-Za-z0-9._-]: " + name);
     }
     if (paths.isEmpty() == rules.isEmpty()) {
       throw new ParameterException(spec.commandLine(), "give either PATHs or --rules RULE..., not both and not neither");
     }
-    if (!when.equals("success") && !when.equals("always")) {
-      throw new ParameterException(spec.commandLine(), "--when must be success or always, got " + when);
-    }
-    PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
-    long start = System.nanoTime();
-    FileSelector selector = new FileSelector().allowingSecrets(allowSecrets);
     List<OutputRule> parsed = new ArrayList<>();
     if (!paths.isEmpty()) {
-      PathRules pathRules = selector.rulesForPaths(paths);
-      parsed.addAll(pathRules.rules());
+      parsed.addAll(selector().rulesForPaths(paths).rules());
     } else {
       for (String rule : rules) {
         try {
@@ -99,43 +106,87 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
         }
       }
     }
-    Selection selection = selector.select(parsed);
+    persist(dryRun ? null : client.client(), name, parsed, !paths.isEmpty(), when == null ? "success" : when);
+    return 0;
+  }
+
+  /** Every declared set, each on its own: one failing does not stop the others; the worst outcome decides. */
+  private int persistDeclared() throws IOException {
+    ApiClient api = client.client();
+    JsonNode sets = api.jobView().declared();
+    if (sets == null || sets.isEmpty()) {
+      spec.commandLine().getErr().println("persist: job " + api.job() + " declared no sets; nothing to do");
+      return 0;
+    }
+    CliFailure worst = null;
+    for (JsonNode set : sets) {
+      String setName = set.get("name").asText();
+      List<OutputRule> setRules = new ArrayList<>();
+      for (JsonNode rule : set.get("rules")) {
+        setRules.add(OutputRule.parse(rule.asText()));
+      }
+      String setWhen = when != null ? when : set.path("when").asText("success");
+      try {
+        persist(dryRun ? null : api, setName, setRules, false, setWhen);
+      } catch (CliFailure f) {
+        spec.commandLine().getErr().println("ephemera: " + f.getMessage());
+        if (worst == null || f.kind().strictExit > worst.kind().strictExit) {
+          worst = f;
+        }
+      }
+    }
+    if (worst != null) {
+      throw worst;
+    }
+    return 0;
+  }
+
+  private FileSelector selector() {
+    return new FileSelector().allowingSecrets(allowSecrets);
+  }
+
+  /** Selects, chunks, uploads and registers one set; with no API (a dry run) only prints what it would keep. */
+  private void persist(ApiClient api, String setName, List<OutputRule> parsed, boolean wholePaths, String setWhen)
+      throws IOException {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    long start = System.nanoTime();
+    Selection selection = selector().select(parsed);
     selection.warnings().forEach(w -> err.println("persist: warning: " + w));
     for (SkippedSecret secret : selection.skippedSecrets()) {
       err.println("persist: skipped " + secret.path() + " (" + secret.secret() + "; --allow-secrets keeps it)");
     }
     if (!selection.errors().isEmpty()) {
-      throw new CliFailure(CliFailure.Kind.CHECK, "persist: " + name + ": " + String.join("; ", selection.errors()));
+      throw new CliFailure(CliFailure.Kind.CHECK, "persist: " + setName + ": " + String.join("; ", selection.errors()));
     }
-    if (dryRun) {
+    if (api == null) {
       for (Selected entry : selection.entries()) {
         out.println(entry.path().toAbsolutePath());
       }
       out.flush();
-      return 0;
+      return;
     }
     List<String> relative = new ArrayList<>(selection.entries().stream().map(Selected::relativePath).toList());
-    if (!paths.isEmpty()) {
+    if (wholePaths) {
       // PATHs are kept whole: their empty directories too (rules select files only, as buildomat's do).
       relative.addAll(emptyDirectories(selection.root(), selection));
       java.util.Collections.sort(relative);
     }
-    ApiClient api = client.client();
     ArchiveWriter.Result written;
     try {
       written = new ArchiveWriter(ArchiveWriter.Options.defaults()).write(selection.root(), relative, api.sink());
     } catch (FileChangedException e) {
-      throw new CliFailure(CliFailure.Kind.CHECK, "persist: " + name + ": " + e.getMessage(), e);
+      throw new CliFailure(CliFailure.Kind.CHECK, "persist: " + setName + ": " + e.getMessage(), e);
     } catch (ApiClient.ApiError e) {
-      throw refused(e);
+      throw refused(setName, e);
     }
     Manifest manifest = written.manifest();
     manifest.warnings().forEach(w -> err.println("persist: warning: " + w));
     SetView set;
     try {
-      set = api.register(name, when, manifest);
+      set = api.register(setName, setWhen, manifest);
     } catch (ApiClient.ApiError e) {
-      throw refused(e);
+      throw refused(setName, e);
     }
     long took = System.nanoTime() - start;
     long chunks = manifest.chunks().size();
@@ -143,12 +194,12 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
         String.format(
             "persist: %s: %d files, %s → set %s in %s (pending until the job %s); uploaded %d of %d chunks (%s), %d"
                 + " already stored; %s; tar sha256 %s",
-            name,
+            setName,
             manifest.fileCount(),
             Output.bytes(manifest.tarSize()),
             set.setId(),
             set.scope(),
-            when.equals("always") ? "completes" : "succeeds",
+            setWhen.equals("always") ? "completes" : "succeeds",
             written.chunksUploaded(),
             chunks,
             Output.bytes(written.bytesUploaded()),
@@ -158,7 +209,7 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("command", "persist");
     json.put("outcome", "persisted");
-    json.put("name", name);
+    json.put("name", setName);
     json.put("set_id", set.setId());
     json.put("scope", set.scope());
     json.put("root", manifest.root());
@@ -171,9 +222,8 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     json.put("chunks_uploaded", written.chunksUploaded());
     json.put("bytes_uploaded", written.bytesUploaded());
     json.put("seconds", Output.secondsValue(took));
-    json.put("when", when);
+    json.put("when", setWhen);
     Output.result(out, client.json, human, json);
-    return 0;
   }
 
   /** Empty directories under the selection's root (not following symlinks), relative to it. */
@@ -204,7 +254,7 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     }
   }
 
-  private CliFailure refused(ApiClient.ApiError e) {
-    return new CliFailure(CliFailure.Kind.FAILURE, "persist: " + name + ": not kept: " + e.getMessage(), e);
+  private static CliFailure refused(String setName, ApiClient.ApiError e) {
+    return new CliFailure(CliFailure.Kind.FAILURE, "persist: " + setName + ": not kept: " + e.getMessage(), e);
   }
 }

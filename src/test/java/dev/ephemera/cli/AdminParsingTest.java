@@ -49,6 +49,6 @@ class AdminParsingTest {
   }
 
   private static int run(String... args) {
-    return Main.run(args, new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()));
+    return Main.run(args, new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()), java.util.Map.of());
   }
 }

@@ -200,6 +200,8 @@ class AdminIT {
       List<dev.ephemera.catalog.InvalidationRow> recorded =
           worker.app().catalog().inTransaction(tx -> tx.invalidations().forOwner(f.owner));
       assertThat(recorded).hasSize(1);
+      assertThat(recorded.get(0).requestedBy()).isEqualTo("test (ephemera admin invalidate)");
+      assertThat(recorded.get(0).setsAffected()).isEqualTo(1);
     }
 
     // invalidating the last valid set removes the head: nothing is staged any more
@@ -227,8 +229,10 @@ class AdminIT {
     String after = f.capture("after", f.tree("after", 50_000, 7));
     String other = new Fixture(worker, 5104, tmp).capture("broken", f.tree("other", 50_000, 8));
 
-    CliRun dry = f.adminKafka("admin", "replay", "--from", from.toString(), "--to", to.toString(),
-        "--owner", f.owner, "--invalidate");
+    // the dry run finds the broker and the topic prefix in the environment, as the worker's settings would
+    CliRun dry = RunningWorker.runWith(
+        java.util.Map.of("EPHEMERA_KAFKA_BOOTSTRAP", worker.bootstrap(), "EPHEMERA_KAFKA_TOPIC_PREFIX", worker.topic("")),
+        "admin", "replay", "--from", from.toString(), "--to", to.toString(), "--owner", f.owner, "--invalidate");
     assertThat(dry.exit()).as(dry.err()).isZero();
     assertThat(dry.out()).contains("2 job.completed of 1 owners").contains("dry run: would publish 1");
     String jobOfInRange = worker.app().catalog().inTransaction(tx -> tx.sets().find(inRange).orElseThrow().createdByJob());

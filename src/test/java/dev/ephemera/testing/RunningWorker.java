@@ -56,6 +56,9 @@ public final class RunningWorker implements AutoCloseable {
     Properties props = new Properties();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(ProducerConfig.ACKS_CONFIG, "all");
+    // compressed batches let tests send records larger than the worker accepts, as a compressing producer could
+    props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "zstd");
+    props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(8 << 20));
     this.producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
     this.outputs =
         new TopicRecorder(
@@ -177,9 +180,14 @@ public final class RunningWorker implements AutoCloseable {
 
   /** Runs the CLI in-process with exactly these arguments. */
   public static CliRun run(String... args) {
+    return runWith(Map.of(), args);
+  }
+
+  /** Runs the CLI in-process with exactly these arguments and this environment (nothing else). */
+  public static CliRun runWith(Map<String, String> env, String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int exit = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+    int exit = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true), env);
     return new CliRun(exit, out.toString(), err.toString());
   }
 

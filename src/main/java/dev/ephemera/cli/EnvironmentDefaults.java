@@ -1,0 +1,41 @@
+package dev.ephemera.cli;
+
+import java.util.Map;
+import picocli.CommandLine.IDefaultValueProvider;
+import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.OptionSpec;
+
+/**
+ * Where flags default from: the environment a job runs in ({@code EPHEMERA_URL}, {@code EPHEMERA_TOKEN},
+ * {@code BUILDOMAT_JOB_ID}, ...). One mapping, applied by picocli, so a flag always wins and commands never read the
+ * process environment themselves (tests hand in their own).
+ */
+final class EnvironmentDefaults implements IDefaultValueProvider {
+  static final Map<String, String> VARIABLES =
+      Map.of(
+          "--url", "EPHEMERA_URL",
+          "--token", "EPHEMERA_TOKEN",
+          "--job", "BUILDOMAT_JOB_ID",
+          "--admin-token", "EPHEMERA_ADMIN_TOKEN",
+          "--bootstrap", "EPHEMERA_KAFKA_BOOTSTRAP",
+          "--topic-prefix", "EPHEMERA_KAFKA_TOPIC_PREFIX",
+          "--requested-by", "USER");
+
+  private final Map<String, String> env;
+
+  EnvironmentDefaults(Map<String, String> env) {
+    this.env = env;
+  }
+
+  @Override
+  public String defaultValue(ArgSpec arg) {
+    if (arg instanceof OptionSpec option) {
+      String variable = VARIABLES.get(option.longestName());
+      if (variable != null) {
+        String value = env.get(variable);
+        return value == null || value.isBlank() ? null : value;
+      }
+    }
+    return null;
+  }
+}
