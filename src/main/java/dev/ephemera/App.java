@@ -1,6 +1,7 @@
 package dev.ephemera;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ephemera.api.AdminApi;
 import dev.ephemera.api.ApiServer;
 import dev.ephemera.api.JobApi;
 import dev.ephemera.auth.DownloadLinks;
@@ -12,6 +13,7 @@ import dev.ephemera.event.Topics;
 import dev.ephemera.metrics.Meters;
 import dev.ephemera.store.ObjectStore;
 import dev.ephemera.store.ObjectStores;
+import dev.ephemera.worker.Collector;
 import dev.ephemera.worker.Control;
 import dev.ephemera.worker.EventApplier;
 import dev.ephemera.worker.EventConsumer;
@@ -41,14 +43,22 @@ public final class App implements AutoCloseable {
   private final ApiServer api;
   private final EventConsumer consumer;
   private final OutboxPublisher publisher;
+  private final Collector collector;
   private final List<Thread> threads = new ArrayList<>();
 
-  private App(Catalog catalog, ObjectStore store, ApiServer api, EventConsumer consumer, OutboxPublisher publisher) {
+  private App(
+      Catalog catalog,
+      ObjectStore store,
+      ApiServer api,
+      EventConsumer consumer,
+      OutboxPublisher publisher,
+      Collector collector) {
     this.catalog = catalog;
     this.store = store;
     this.api = api;
     this.consumer = consumer;
     this.publisher = publisher;
+    this.collector = collector;
   }
 
   /** Connects to everything, migrates the catalog, creates missing topics and starts serving. */
@@ -74,14 +84,14 @@ public final class App implements AutoCloseable {
     Signer signer = new Signer(config.auth().signingKey(), clock);
     DownloadLinks links = new DownloadLinks(config.http().publicUrl(), signer, config.linkTtl());
     EventCodec codec = new EventCodec();
-    Control control =
-        new Control(
-            clock,
-            meters,
-            gc ->
-                LOGGER.atInfo().addKeyValue("owner", gc.owner()).log("gc requested; the collector runs on its schedule"));
+    // The collector emits through the applier's outbox writer, which needs the applier, which needs the control
+    // handler, which hands GC requests to the collector: the holder breaks the cycle.
+    Collector[] collector = new Collector[1];
+    Control control = new Control(clock, meters, gc -> collector[0].request(gc));
     EventApplier applier =
         new EventApplier(catalog, codec, links, control, config.eventSource(), clock, meters);
+    collector[0] =
+        new Collector(catalog, store, applier::emit, clock, meters, config.gc().grace(), config.gc().interval());
     EventConsumer consumer =
         new EventConsumer(
             config.kafka().bootstrap(),
@@ -110,6 +120,7 @@ public final class App implements AutoCloseable {
             config.http().port(),
             json,
             jobApi,
+            new AdminApi(catalog, links, jobApi),
             registry,
             meters,
             List.of(
@@ -117,9 +128,10 @@ public final class App implements AutoCloseable {
                 new ApiServer.Check("store", () -> checks(store)),
                 new ApiServer.Check("kafka", () -> kafkaReady(config.kafka().bootstrap())),
                 new ApiServer.Check("consumer", consumer::isRunning)));
-    App app = new App(catalog, store, api, consumer, publisher);
+    App app = new App(catalog, store, api, consumer, publisher, collector[0]);
     app.threads.add(daemon("ephemera-consumer", consumer));
     app.threads.add(daemon("ephemera-outbox", publisher));
+    app.threads.add(daemon("ephemera-collector", collector[0]));
     api.start();
     app.threads.forEach(Thread::start);
     LOGGER.atInfo().addKeyValue("port", api.port()).addKeyValue("store", store.describe()).log("ephemera worker started");
@@ -163,10 +175,16 @@ public final class App implements AutoCloseable {
     return store;
   }
 
+  /** The quota/eviction/GC collector (runs on its own thread; tests may also call {@link Collector#collect}). */
+  public Collector collector() {
+    return collector;
+  }
+
   /** Stops taking work, finishes what is in hand, and closes connections. */
   @Override
   public void close() throws Exception {
     api.close();
+    collector.stop();
     consumer.stop(Duration.ofSeconds(30));
     publisher.stop(Duration.ofSeconds(30));
     for (Thread t : threads) {

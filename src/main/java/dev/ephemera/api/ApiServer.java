@@ -16,7 +16,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 /**
- * The worker's HTTP endpoint: the job API, signed download links, {@code /metrics} and {@code /health/*}.
+ * The worker's HTTP endpoint: the job API, the admin API, signed download links, {@code /metrics} and
+ * {@code /health/*}.
  */
 public final class ApiServer implements AutoCloseable {
   private final HttpServer server;
@@ -30,12 +31,14 @@ public final class ApiServer implements AutoCloseable {
       int port,
       ObjectMapper json,
       JobApi jobApi,
+      AdminApi adminApi,
       PrometheusMeterRegistry registry,
       dev.ephemera.metrics.Meters meters,
       java.util.List<Check> readiness)
       throws IOException {
     HttpRouter router = new HttpRouter(json, meters::http);
     jobApi.routes(router);
+    adminApi.routes(router);
     router.route("GET", "/health/live", r -> HttpRouter.Response.ok(Map.of("status", "up")));
     router.route(
         "GET",

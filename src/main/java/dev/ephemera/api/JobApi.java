@@ -168,6 +168,14 @@ public final class JobApi {
 
   /** Whether the caller may read {@code set}: its own, or a valid set of its owner in its read chain. */
   private int readLevel(Caller caller, SetRow set) {
+    return readLevel(caller, set, false);
+  }
+
+  /**
+   * As {@link #readLevel(Caller, SetRow)}; with {@code inFlight} an evicted set is still readable, so a restore that
+   * resolved it before the collector evicted it can finish (its chunks are kept for the GC grace period).
+   */
+  private int readLevel(Caller caller, SetRow set, boolean inFlight) {
     if (!set.owner().equals(caller.job().owner())) {
       meters.denied("other_owner");
       throw ApiException.forbidden("set " + set.setId() + " belongs to another owner");
@@ -182,7 +190,11 @@ public final class JobApi {
           "job " + caller.job().jobId() + " may not read scope " + set.scope() + " (it reads "
               + caller.access().reads() + ")");
     }
-    if (set.status() != SetStatus.LIVE && set.status() != SetStatus.SUPERSEDED) {
+    boolean readable =
+        set.status() == SetStatus.LIVE
+            || set.status() == SetStatus.SUPERSEDED
+            || (inFlight && set.status() == SetStatus.EVICTED);
+    if (!readable) {
       throw new ApiException(410, "gone", "set " + set.setId() + " is " + set.status().db());
     }
     return level;
@@ -291,10 +303,23 @@ public final class JobApi {
     if (body.sha256() == null || body.sha256().size() > 50_000) {
       throw ApiException.badRequest("sha256 must list at most 50000 chunk hashes");
     }
-    Map<String, Long> present = new LinkedHashMap<>();
     for (String sha : body.sha256()) {
       requireSha(sha);
-      store.size(chunkKey(sha)).ifPresent(size -> present.put(sha, size));
+    }
+    // Vouch for the chunks first: the persist will not upload what we call present, so GC must keep them for its
+    // grace period. A chunk whose row GC marked deleted is not present, whatever the store says this instant.
+    Instant now = clock.instant();
+    java.util.Set<String> deleted =
+        catalog.inTransaction(
+            tx -> {
+              tx.chunks().touch(body.sha256(), now);
+              return java.util.Set.copyOf(tx.chunks().deletedAmong(body.sha256().toArray(String[]::new)));
+            });
+    Map<String, Long> present = new LinkedHashMap<>();
+    for (String sha : body.sha256()) {
+      if (!deleted.contains(sha)) {
+        store.size(chunkKey(sha)).ifPresent(size -> present.put(sha, size));
+      }
     }
     return HttpRouter.Response.ok(new PresentResponse(present));
   }
@@ -315,6 +340,9 @@ public final class JobApi {
       throw new ApiException(422, "bad_chunk", e.getMessage());
     }
     String key = chunkKey(sha);
+    // The row first (young for GC, and a deleted row revived), then the bytes: every stored chunk has a row, and a
+    // chunk uploaded but not yet referenced by any set survives GC's grace period.
+    catalog.useTransaction(tx -> tx.chunks().recordUpload(sha, raw.length, frame.length, clock.instant()));
     if (store.exists(key)) {
       meters.chunkUpload("deduplicated", raw.length);
       return HttpRouter.Response.ok(new ChunkStored(sha, store.size(key).orElse(frame.length), true));
@@ -454,7 +482,7 @@ public final class JobApi {
   private HttpRouter.Response manifest(HttpRouter.Request request) {
     Caller caller = caller(request);
     SetRow set = findSet(request.param("set"));
-    readLevel(caller, set);
+    readLevel(caller, set, true);
     return HttpRouter.Response.bytes(
         200, "application/json", set.manifestJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
@@ -462,7 +490,7 @@ public final class JobApi {
   private HttpRouter.Response chunk(HttpRouter.Request request) throws IOException {
     Caller caller = caller(request);
     SetRow set = findSet(request.param("set"));
-    readLevel(caller, set);
+    readLevel(caller, set, true);
     String sha = request.param("sha");
     requireSha(sha);
     boolean member =
@@ -513,7 +541,9 @@ public final class JobApi {
       throw ApiException.forbidden("this download link is invalid or has expired");
     }
     SetRow set = findSet(setId);
-    if (set.status() == SetStatus.DISCARDED || set.status() == SetStatus.EVICTED) {
+    if (set.status() == SetStatus.DISCARDED
+        || set.status() == SetStatus.EVICTED
+        || set.status() == SetStatus.INVALIDATED) {
       throw new ApiException(410, "gone", "set " + setId + " is " + set.status().db() + "; its bytes may be gone");
     }
     Manifest manifest = Manifest.fromJson(set.manifestJson());

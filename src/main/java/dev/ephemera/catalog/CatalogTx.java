@@ -24,6 +24,7 @@ public final class CatalogTx {
   private OutboxDao outbox;
   private PolicyDao policies;
   private InvalidationDao invalidations;
+  private EvictionDao evictions;
 
   CatalogTx(Handle handle) {
     this.handle = Objects.requireNonNull(handle, "handle");
@@ -68,5 +69,9 @@ public final class CatalogTx {
 
   public InvalidationDao invalidations() {
     return invalidations == null ? invalidations = handle.attach(InvalidationDao.class) : invalidations;
+  }
+
+  public EvictionDao evictions() {
+    return evictions == null ? evictions = handle.attach(EvictionDao.class) : evictions;
   }
 }

@@ -30,8 +30,21 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "admin",
     mixinStandardHelpOptions = true,
-    description = "Administration: mint job tokens, publish and watch events.",
-    subcommands = {AdminCommand.Token.class, AdminCommand.Publish.class, AdminEmit.class, AdminWatch.class})
+    description =
+        "Administration: job tokens, owner policy, sets and jobs, invalidation, replay, GC; publish and watch events.",
+    subcommands = {
+      AdminCommand.Token.class,
+      AdminPolicy.class,
+      AdminSets.class,
+      AdminJobs.class,
+      AdminJobs.Report.class,
+      AdminInvalidate.class,
+      AdminReplay.class,
+      AdminInvalidate.GcCommand.class,
+      AdminCommand.Publish.class,
+      AdminEmit.class,
+      AdminWatch.class
+    })
 public final class AdminCommand {
 
   /** Options every admin call that uses the HTTP API shares. */

@@ -17,7 +17,9 @@ final class EnvironmentDefaults implements IDefaultValueProvider {
           "--token", "EPHEMERA_TOKEN",
           "--job", "BUILDOMAT_JOB_ID",
           "--admin-token", "EPHEMERA_ADMIN_TOKEN",
-          "--bootstrap", "EPHEMERA_KAFKA_BOOTSTRAP");
+          "--bootstrap", "EPHEMERA_KAFKA_BOOTSTRAP",
+          "--topic-prefix", "EPHEMERA_KAFKA_TOPIC_PREFIX",
+          "--requested-by", "USER");
 
   private final Map<String, String> env;
 

@@ -12,7 +12,7 @@ import java.util.Optional;
  * listed in {@link #DEFAULTS} and in the README's configuration table (kept in step by {@code EphemeraConfigTest}).
  */
 public record EphemeraConfig(
-    Kafka kafka, Database database, Store store, Http http, Auth auth, Duration linkTtl, String eventSource) {
+    Kafka kafka, Database database, Store store, Http http, Auth auth, Duration linkTtl, String eventSource, Gc gc) {
 
   /** Kafka connection and topic layout. */
   public record Kafka(
@@ -50,6 +50,12 @@ public record EphemeraConfig(
   /** Secrets: the admin bearer token and the HMAC key signing job tokens and download links. */
   public record Auth(String adminToken, byte[] signingKey, Duration jobTokenTtl) {}
 
+  /**
+   * The collector: how often it evicts over-quota and idle sets and deletes unreferenced chunks, and how long a chunk
+   * nobody references is kept after anything last vouched for it (uploads and restores in flight finish within it).
+   */
+  public record Gc(Duration interval, Duration grace) {}
+
   /** Every setting with its default; blank means "no default". */
   public static final Map<String, String> DEFAULTS = defaults();
 
@@ -83,6 +89,8 @@ public record EphemeraConfig(
     d.put("auth.job-token-ttl", "24h");
     d.put("links.ttl", "30d");
     d.put("events.source", "urn:ephemera:worker");
+    d.put("gc.interval", "1h");
+    d.put("gc.grace", "1h");
     return java.util.Collections.unmodifiableMap(d);
   }
 
@@ -137,7 +145,8 @@ public record EphemeraConfig(
             signingKey.getBytes(java.nio.charset.StandardCharsets.UTF_8),
             s.duration("auth.job-token-ttl")),
         s.duration("links.ttl"),
-        s.required("events.source"));
+        s.required("events.source"),
+        new Gc(positiveDuration(s, "gc.interval"), s.duration("gc.grace")));
   }
 
   private static int positive(Settings s, String key) {
@@ -146,6 +155,14 @@ public record EphemeraConfig(
       throw new ConfigException("setting '" + key + "' must be positive, got " + v);
     }
     return v;
+  }
+
+  private static Duration positiveDuration(Settings s, String key) {
+    Duration d = s.duration(key);
+    if (d.isNegative() || d.isZero()) {
+      throw new ConfigException("setting '" + key + "' must be a positive duration, got " + s.get(key));
+    }
+    return d;
   }
 
   private static String stripSlash(String url) {

@@ -18,6 +18,8 @@ public record Invalidate(String owner, Selector selector, String reason, String 
    *
    * @param createdAfter inclusive lower bound of the set's creation time
    * @param createdBefore exclusive upper bound of the set's creation time
+   * @param createdByJobs nullable: sets captured by any of these jobs (what {@code ephemera admin replay} sends; added
+   *     compatibly in v1, at most {@link #MAX_JOBS} ids); null matches any job, an empty list matches nothing
    */
   public record Selector(
       String name,
@@ -25,9 +27,29 @@ public record Invalidate(String owner, Selector selector, String reason, String 
       String setId,
       String createdByJob,
       Instant createdAfter,
-      Instant createdBefore) {
+      Instant createdBefore,
+      java.util.List<String> createdByJobs) {
+
+    /** The most job ids one selector may carry (keeps one event well under Kafka's default message size). */
+    public static final int MAX_JOBS = 1000;
+
+    /** A selector without a job list (the fields of the first v1 schema). */
+    public Selector(
+        String name, String scope, String setId, String createdByJob, Instant createdAfter, Instant createdBefore) {
+      this(name, scope, setId, createdByJob, createdAfter, createdBefore, null);
+    }
 
     public Selector {
+      if (createdByJobs != null) {
+        if (createdByJobs.size() > MAX_JOBS) {
+          throw new IllegalArgumentException("created_by_jobs: at most " + MAX_JOBS + " job ids, got "
+              + createdByJobs.size());
+        }
+        for (String job : createdByJobs) {
+          Check.ulid(job, "created_by_jobs");
+        }
+        createdByJobs = java.util.List.copyOf(createdByJobs);
+      }
       if (name != null) {
         Check.setName(name, "name");
       }
@@ -44,13 +66,13 @@ public record Invalidate(String owner, Selector selector, String reason, String 
 
     /** A selector matching every set of the owner. */
     public static Selector all() {
-      return new Selector(null, null, null, null, null, null);
+      return new Selector(null, null, null, null, null, null, null);
     }
 
     /** True when no criterion is set, so every set of the owner matches. */
     public boolean matchesEverything() {
       return name == null && scope == null && setId == null && createdByJob == null
-          && createdAfter == null && createdBefore == null;
+          && createdAfter == null && createdBefore == null && createdByJobs == null;
     }
   }
 

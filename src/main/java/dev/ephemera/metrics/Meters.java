@@ -31,6 +31,8 @@ public final class Meters {
   public static final String CHUNK_UPLOADS = "ephemera.chunk.uploads";
   public static final String CHUNK_UPLOAD_BYTES = "ephemera.chunk.upload";
   public static final String DENIED = "ephemera.denied";
+  public static final String GC_CHUNKS_DELETED = "ephemera.gc.chunks.deleted";
+  public static final String GC_BYTES_DELETED = "ephemera.gc.deleted";
 
   public static final String TAG_TYPE = "type";
   public static final String TAG_OUTCOME = "outcome";
@@ -113,5 +115,11 @@ public final class Meters {
   /** A request refused by policy or authentication. */
   public void denied(String reason) {
     Counter.builder(DENIED).tag(TAG_REASON, reason).register(registry).increment();
+  }
+
+  /** Chunks the collector deleted from the store, and their stored bytes. */
+  public void gcDeleted(int chunks, long storedBytes) {
+    Counter.builder(GC_CHUNKS_DELETED).register(registry).increment(chunks);
+    Counter.builder(GC_BYTES_DELETED).baseUnit("bytes").register(registry).increment(storedBytes);
   }
 }

@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * invalidation is recorded under the event id, so replaying the control topic changes nothing, and the invalid sets
  * stay invalid when {@code buildomat.jobs} is replayed (a set that is not pending is never made live again).
  *
- * <p>GC requests are recorded here; the chunk sweep itself runs outside any event transaction (it deletes objects).
+ * <p>GC requests are handed to the {@link Collector} after the transaction commits; the sweep itself runs outside any
+ * event transaction (it deletes objects).
  */
 public final class Control implements ControlHandler {
   private static final Logger LOGGER = LoggerFactory.getLogger(Control.class);
@@ -50,7 +51,9 @@ public final class Control implements ControlHandler {
     if (event.data() instanceof Invalidate invalidate) {
       invalidate(tx, event.id(), invalidate, emitter);
     } else if (event.data() instanceof Gc gc) {
-      gcRequests.requested(gc);
+      // Only once the request is committed (recorded as processed): a rolled-back apply asks for nothing, and the
+      // collector sees the catalog as this transaction left it.
+      tx.handle().afterCommit(() -> gcRequests.requested(gc));
     }
     return List.of();
   }
@@ -70,6 +73,7 @@ public final class Control implements ControlHandler {
                   and (cast(:scope as text) is null or scope = :scope)
                   and (cast(:setId as text) is null or set_id = :setId)
                   and (cast(:job as text) is null or created_by_job = :job)
+                  and (cast(:jobs as text[]) is null or created_by_job = any(:jobs))
                   and (cast(:after as timestamptz) is null or created_at >= :after)
                   and (cast(:before as timestamptz) is null or created_at < :before)
                 order by completed_at nulls last, set_id
@@ -79,6 +83,7 @@ public final class Control implements ControlHandler {
             .bind("scope", s.scope())
             .bind("setId", s.setId())
             .bind("job", s.createdByJob())
+            .bind("jobs", s.createdByJobs() == null ? null : s.createdByJobs().toArray(String[]::new))
             .bind("after", s.createdAfter())
             .bind("before", s.createdBefore())
             .map((rs, ctx) -> new Hit(rs.getString(1), rs.getString(2), rs.getString(3)))

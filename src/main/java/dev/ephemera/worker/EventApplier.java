@@ -341,7 +341,7 @@ public final class EventApplier {
   }
 
   /** Writes {@code data} as a CloudEvent into the outbox, in the caller's transaction. */
-  void emit(CatalogTx tx, EventData data) {
+  public void emit(CatalogTx tx, EventData data) {
     CloudEvent event = CloudEvent.of(source, data);
     tx.outbox()
         .append(event.id(), event.topic(), event.key(), codec.encode(event), Map.of("content-type", EventCodec.CONTENT_TYPE));

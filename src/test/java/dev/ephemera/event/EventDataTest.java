@@ -79,6 +79,38 @@ class EventDataTest {
   }
 
   @Test
+  void anInvalidateSelectorCarriesAJobListThatOldSelectorsLeaveOut() {
+    String a = Ulid.next();
+    String b = Ulid.next();
+    Invalidate.Selector jobs = new Invalidate.Selector(null, null, null, null, null, null, List.of(a, b));
+    assertThat(jobs.matchesEverything()).isFalse();
+    assertThat(jobs.createdByJobs()).containsExactly(a, b);
+    assertThat(new Invalidate.Selector("target", null, null, null, null, null).createdByJobs()).isNull();
+    assertThatThrownBy(() -> new Invalidate.Selector(null, null, null, null, null, null, List.of(a, "nope")))
+        .hasMessageStartingWith("created_by_jobs: not a ULID");
+    List<String> tooMany = java.util.stream.IntStream.range(0, Invalidate.Selector.MAX_JOBS + 1)
+        .mapToObj(i -> Ulid.next()).toList();
+    assertThatThrownBy(() -> new Invalidate.Selector(null, null, null, null, null, null, tooMany))
+        .hasMessageStartingWith("created_by_jobs: at most 1000");
+  }
+
+  @Test
+  void anInvalidateWithAJobListRoundTripsThroughTheCodecAndOneWithoutItEncodesAsBefore() throws Exception {
+    EventCodec codec = new EventCodec();
+    String job = Ulid.next();
+    CloudEvent withJobs = CloudEvent.of("urn:ephemera:admin", new Invalidate("gong-1",
+        new Invalidate.Selector(null, null, null, null, null, null, List.of(job)), "broken toolchain", "replay"));
+    CloudEvent decoded = codec.decode(codec.encode(withJobs));
+    assertThat(((Invalidate) decoded.data()).selector().createdByJobs()).containsExactly(job);
+    CloudEvent without = CloudEvent.of("urn:ephemera:admin",
+        new Invalidate("gong-1", new Invalidate.Selector("target", null, null, null, null, null), "x", "ops"));
+    String json = new String(codec.encode(without), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(json).doesNotContain("created_by_jobs");
+    assertThat(((Invalidate) codec.decode(json.getBytes(java.nio.charset.StandardCharsets.UTF_8)).data())
+        .selector().createdByJobs()).isNull();
+  }
+
+  @Test
   void aDeclaredSetNeedsAbsoluteRules() {
     assertThat(new DeclaredSet("m2", List.of("/home/build/.m2/**/*")).when()).isEqualTo(DeclaredSet.When.SUCCESS);
     assertThat(new DeclaredSet("m2", List.of("=%/a/*", "%=/b/*", "!/a/x")).rules()).hasSize(3);
