@@ -9,6 +9,9 @@ import dev.ephemera.catalog.Catalog;
 import dev.ephemera.config.EphemeraConfig;
 import dev.ephemera.event.EventCodec;
 import dev.ephemera.event.Topics;
+import dev.ephemera.metrics.CatalogGauges;
+import dev.ephemera.metrics.MeteredObjectStore;
+import dev.ephemera.metrics.MeteredSql;
 import dev.ephemera.metrics.Meters;
 import dev.ephemera.store.ObjectStore;
 import dev.ephemera.store.ObjectStores;
@@ -40,9 +43,17 @@ public final class App implements AutoCloseable {
   private final ApiServer api;
   private final EventConsumer consumer;
   private final OutboxPublisher publisher;
+  private final CatalogGauges gauges;
   private final List<Thread> threads = new ArrayList<>();
 
-  private App(Catalog catalog, ObjectStore store, ApiServer api, EventConsumer consumer, OutboxPublisher publisher) {
+  private App(
+      Catalog catalog,
+      ObjectStore store,
+      ApiServer api,
+      EventConsumer consumer,
+      OutboxPublisher publisher,
+      CatalogGauges gauges) {
+    this.gauges = gauges;
     this.catalog = catalog;
     this.store = store;
     this.api = api;
@@ -63,8 +74,13 @@ public final class App implements AutoCloseable {
     }
     Catalog catalog =
         Catalog.open(
-            config.database().url(), config.database().user(), config.database().password(), config.database().poolSize());
-    ObjectStore store = ObjectStores.fromConfig(config.store());
+            config.database().url(),
+            config.database().user(),
+            config.database().password(),
+            config.database().poolSize(),
+            registry);
+    MeteredSql.install(catalog.jdbi(), meters);
+    ObjectStore store = new MeteredObjectStore(ObjectStores.fromConfig(config.store()), meters);
     Signer signer = new Signer(config.auth().signingKey(), clock);
     DownloadLinks links = new DownloadLinks(config.http().publicUrl(), signer, config.linkTtl());
     EventCodec codec = new EventCodec();
@@ -72,8 +88,10 @@ public final class App implements AutoCloseable {
         new Control(
             clock,
             meters,
-            gc ->
-                LOGGER.atInfo().addKeyValue("owner", gc.owner()).log("gc requested; the collector runs on its schedule"));
+            gc -> {
+              meters.gcRequested();
+              LOGGER.atInfo().addKeyValue("owner", gc.owner()).log("gc requested; the collector runs on its schedule");
+            });
     EventApplier applier =
         new EventApplier(catalog, codec, links, control, config.eventSource(), clock, meters);
     EventConsumer consumer =
@@ -83,7 +101,8 @@ public final class App implements AutoCloseable {
             config.kafka().topicPrefix(),
             List.of(Topics.BUILDOMAT_JOBS, Topics.CONTROL),
             applier,
-            Duration.ofSeconds(30));
+            Duration.ofSeconds(30),
+            meters);
     OutboxPublisher publisher =
         new OutboxPublisher(
             catalog, config.kafka().bootstrap(), config.kafka().topicPrefix(), Duration.ofMillis(100), clock, meters);
@@ -103,7 +122,9 @@ public final class App implements AutoCloseable {
                 new ApiServer.Check("store", () -> checks(store)),
                 new ApiServer.Check("kafka", () -> kafkaReady(config.kafka().bootstrap())),
                 new ApiServer.Check("consumer", consumer::isRunning)));
-    App app = new App(catalog, store, api, consumer, publisher);
+    CatalogGauges gauges =
+        CatalogGauges.start(catalog, meters, config.metrics().catalogInterval(), config.metrics().topOwners(), clock);
+    App app = new App(catalog, store, api, consumer, publisher, gauges);
     app.threads.add(daemon("ephemera-consumer", consumer));
     app.threads.add(daemon("ephemera-outbox", publisher));
     api.start();
@@ -153,6 +174,7 @@ public final class App implements AutoCloseable {
   @Override
   public void close() throws Exception {
     api.close();
+    gauges.close();
     consumer.stop(Duration.ofSeconds(30));
     publisher.stop(Duration.ofSeconds(30));
     for (Thread t : threads) {

@@ -12,7 +12,14 @@ import java.util.Optional;
  * listed in {@link #DEFAULTS} and in the README's configuration table (kept in step by {@code EphemeraConfigTest}).
  */
 public record EphemeraConfig(
-    Kafka kafka, Database database, Store store, Http http, Auth auth, Duration linkTtl, String eventSource) {
+    Kafka kafka,
+    Database database,
+    Store store,
+    Http http,
+    Auth auth,
+    Duration linkTtl,
+    String eventSource,
+    Metrics metrics) {
 
   /** Kafka connection and topic layout. */
   public record Kafka(
@@ -43,6 +50,9 @@ public record EphemeraConfig(
 
   /** Secrets: the admin bearer token and the HMAC key signing job tokens and download links. */
   public record Auth(String adminToken, byte[] signingKey, Duration jobTokenTtl) {}
+
+  /** The catalog gauges: how often they are recomputed and how many owners get a series of their own. */
+  public record Metrics(Duration catalogInterval, int topOwners) {}
 
   /** Every setting with its default; blank means "no default". */
   public static final Map<String, String> DEFAULTS = defaults();
@@ -76,6 +86,8 @@ public record EphemeraConfig(
     d.put("auth.job-token-ttl", "24h");
     d.put("links.ttl", "30d");
     d.put("events.source", "urn:ephemera:worker");
+    d.put("metrics.catalog-interval", "60s");
+    d.put("metrics.top-owners", "10");
     return java.util.Collections.unmodifiableMap(d);
   }
 
@@ -129,7 +141,9 @@ public record EphemeraConfig(
             signingKey.getBytes(java.nio.charset.StandardCharsets.UTF_8),
             s.duration("auth.job-token-ttl")),
         s.duration("links.ttl"),
-        s.required("events.source"));
+        s.required("events.source"),
+        new Metrics(positive(s.duration("metrics.catalog-interval"), "metrics.catalog-interval"),
+            positive(s, "metrics.top-owners")));
   }
 
   private static int positive(Settings s, String key) {
@@ -138,6 +152,13 @@ public record EphemeraConfig(
       throw new ConfigException("setting '" + key + "' must be positive, got " + v);
     }
     return v;
+  }
+
+  private static Duration positive(Duration d, String key) {
+    if (d.isNegative() || d.isZero()) {
+      throw new ConfigException("setting '" + key + "' must be positive, got " + d);
+    }
+    return d;
   }
 
   private static String stripSlash(String url) {

@@ -110,6 +110,7 @@ public final class OutboxPublisher implements Runnable {
           if (rows.isEmpty()) {
             return 0;
           }
+          long start = System.nanoTime();
           List<Future<RecordMetadata>> acks = new ArrayList<>(rows.size());
           for (OutboxRow row : rows) {
             ProducerRecord<String, byte[]> record =
@@ -125,9 +126,11 @@ public final class OutboxPublisher implements Runnable {
             try {
               ack.get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
+              meters.kafkaCall("publish", false, System.nanoTime() - start);
               throw new IllegalStateException("Kafka did not acknowledge an outbox record: " + e.getMessage(), e);
             }
           }
+          meters.kafkaCall("publish", true, System.nanoTime() - start);
           tx.outbox().markPublished(rows.stream().map(OutboxRow::seq).toList(), clock.instant());
           rows.stream()
               .collect(java.util.stream.Collectors.groupingBy(OutboxRow::topic, java.util.stream.Collectors.counting()))
