@@ -1,6 +1,6 @@
 # Thin aliases over Maven and scripts. See README.md.
 MVN ?= mvn -B
-.PHONY: test run demo bench bench-worker package fmt clean
+.PHONY: test run demo bench bench-worker package fmt clean check-dashboards check-deploy
 
 test:            ## the whole suite: unit (*Test) and integration (*IT) against real Kafka, Postgres and S3
 	$(MVN) verify
@@ -18,6 +18,14 @@ demo: package    ## the example scenario, step by step, against `make run` (or i
 
 bench: package   ## archive benchmark vs tar | zstd (prints ratios)
 	scripts/bench.sh $(ARGS)
+
+check-dashboards: ## grafana/dashboards/*.json type-checked against @grafana/schema (npm, pinned in grafana/check)
+	cd grafana/check && npm ci --no-audit --no-fund --silent && npm run --silent check
+
+check-deploy:    ## deploy/: Kubernetes schemas and types, compose consistency, promtool on the Prometheus config and rules
+	cd deploy/check && npm ci --no-audit --no-fund --silent && npm run --silent check
+	promtool check config deploy/prometheus/prometheus.yml
+	promtool check rules deploy/prometheus/alerts.yml
 
 clean:
 	$(MVN) -q clean

@@ -10,6 +10,9 @@ import dev.ephemera.catalog.Catalog;
 import dev.ephemera.config.EphemeraConfig;
 import dev.ephemera.event.EventCodec;
 import dev.ephemera.event.Topics;
+import dev.ephemera.metrics.CatalogGauges;
+import dev.ephemera.metrics.MeteredObjectStore;
+import dev.ephemera.metrics.MeteredSql;
 import dev.ephemera.metrics.Meters;
 import dev.ephemera.store.ObjectStore;
 import dev.ephemera.store.ObjectStores;
@@ -44,6 +47,7 @@ public final class App implements AutoCloseable {
   private final EventConsumer consumer;
   private final OutboxPublisher publisher;
   private final Collector collector;
+  private final CatalogGauges gauges;
   private final List<Thread> threads = new ArrayList<>();
 
   private App(
@@ -52,7 +56,9 @@ public final class App implements AutoCloseable {
       ApiServer api,
       EventConsumer consumer,
       OutboxPublisher publisher,
-      Collector collector) {
+      Collector collector,
+      CatalogGauges gauges) {
+    this.gauges = gauges;
     this.catalog = catalog;
     this.store = store;
     this.api = api;
@@ -79,15 +85,27 @@ public final class App implements AutoCloseable {
     }
     Catalog catalog =
         Catalog.open(
-            config.database().url(), config.database().user(), config.database().password(), config.database().poolSize());
-    ObjectStore store = ObjectStores.fromConfig(config.store());
+            config.database().url(),
+            config.database().user(),
+            config.database().password(),
+            config.database().poolSize(),
+            registry);
+    MeteredSql.install(catalog.jdbi(), meters);
+    ObjectStore store = new MeteredObjectStore(ObjectStores.fromConfig(config.store()), meters);
     Signer signer = new Signer(config.auth().signingKey(), clock);
     DownloadLinks links = new DownloadLinks(config.http().publicUrl(), signer, config.linkTtl());
     EventCodec codec = new EventCodec();
     // The collector emits through the applier's outbox writer, which needs the applier, which needs the control
     // handler, which hands GC requests to the collector: the holder breaks the cycle.
     Collector[] collector = new Collector[1];
-    Control control = new Control(clock, meters, gc -> collector[0].request(gc));
+    Control control =
+        new Control(
+            clock,
+            meters,
+            gc -> {
+              meters.gcRequested();
+              collector[0].request(gc);
+            });
     EventApplier applier =
         new EventApplier(catalog, codec, links, control, config.eventSource(), clock, meters);
     collector[0] =
@@ -101,7 +119,8 @@ public final class App implements AutoCloseable {
             applier,
             Duration.ofSeconds(30),
             config.kafka().sessionTimeout(),
-            faults);
+            faults,
+            meters);
     OutboxPublisher publisher =
         new OutboxPublisher(
             catalog,
@@ -128,7 +147,9 @@ public final class App implements AutoCloseable {
                 new ApiServer.Check("store", () -> checks(store)),
                 new ApiServer.Check("kafka", () -> kafkaReady(config.kafka().bootstrap())),
                 new ApiServer.Check("consumer", consumer::isRunning)));
-    App app = new App(catalog, store, api, consumer, publisher, collector[0]);
+    CatalogGauges gauges =
+        CatalogGauges.start(catalog, meters, config.metrics().catalogInterval(), config.metrics().topOwners(), clock);
+    App app = new App(catalog, store, api, consumer, publisher, collector[0], gauges);
     app.threads.add(daemon("ephemera-consumer", consumer));
     app.threads.add(daemon("ephemera-outbox", publisher));
     app.threads.add(daemon("ephemera-collector", collector[0]));
@@ -185,6 +206,7 @@ public final class App implements AutoCloseable {
   public void close() throws Exception {
     api.close();
     collector.stop();
+    gauges.close();
     consumer.stop(Duration.ofSeconds(30));
     publisher.stop(Duration.ofSeconds(30));
     for (Thread t : threads) {

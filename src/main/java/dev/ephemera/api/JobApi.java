@@ -321,6 +321,8 @@ public final class JobApi {
         store.size(chunkKey(sha)).ifPresent(size -> present.put(sha, size));
       }
     }
+    // what the job will not upload: counted as deduplicated (by stored size, the job never sends the raw bytes)
+    present.values().forEach(size -> meters.chunkUpload("deduplicated", size));
     return HttpRouter.Response.ok(new PresentResponse(present));
   }
 
@@ -344,11 +346,11 @@ public final class JobApi {
     // chunk uploaded but not yet referenced by any set survives GC's grace period.
     catalog.useTransaction(tx -> tx.chunks().recordUpload(sha, raw.length, frame.length, clock.instant()));
     if (store.exists(key)) {
-      meters.chunkUpload("deduplicated", raw.length);
+      meters.chunkUpload("deduplicated", frame.length);
       return HttpRouter.Response.ok(new ChunkStored(sha, store.size(key).orElse(frame.length), true));
     }
     store.put(key, frame);
-    meters.chunkUpload("stored", raw.length);
+    meters.chunkUpload("stored", frame.length);
     return HttpRouter.Response.json(201, new ChunkStored(sha, frame.length, false));
   }
 
@@ -507,9 +509,10 @@ public final class JobApi {
       throw ApiException.notFound("chunk " + sha + " is not part of set " + set.setId());
     }
     try {
-      Optional<byte[]> bytes = store.getBytes(chunkKey(sha));
-      return HttpRouter.Response.bytes(
-          200, "application/zstd", bytes.orElseThrow(() -> ApiException.notFound("chunk " + sha + " is missing")));
+      byte[] bytes =
+          store.getBytes(chunkKey(sha)).orElseThrow(() -> ApiException.notFound("chunk " + sha + " is missing"));
+      meters.chunkDownload(bytes.length);
+      return HttpRouter.Response.bytes(200, "application/zstd", bytes);
     } catch (NoSuchObjectException e) {
       throw ApiException.notFound("chunk " + sha + " is missing from the store");
     }

@@ -55,7 +55,18 @@ public final class Catalog implements AutoCloseable {
    * @throws org.flywaydb.core.api.FlywayException if a migration fails; the pool is closed again
    */
   public static Catalog open(String jdbcUrl, String user, String password, int maxPoolSize) {
+    return open(jdbcUrl, user, password, maxPoolSize, null);
+  }
+
+  /**
+   * {@link #open(String, String, String, int)} with the pool's meters ({@code hikaricp_*}: connections, acquire and
+   * usage time, timeouts) on {@code meterRegistry} (a Micrometer {@code MeterRegistry}; null for none).
+   */
+  public static Catalog open(String jdbcUrl, String user, String password, int maxPoolSize, Object meterRegistry) {
     HikariConfig config = new HikariConfig();
+    if (meterRegistry != null) {
+      config.setMetricRegistry(meterRegistry);
+    }
     config.setJdbcUrl(Objects.requireNonNull(jdbcUrl, "jdbcUrl"));
     config.setUsername(user);
     config.setPassword(password);

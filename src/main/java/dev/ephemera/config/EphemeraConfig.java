@@ -12,7 +12,15 @@ import java.util.Optional;
  * listed in {@link #DEFAULTS} and in the README's configuration table (kept in step by {@code EphemeraConfigTest}).
  */
 public record EphemeraConfig(
-    Kafka kafka, Database database, Store store, Http http, Auth auth, Duration linkTtl, String eventSource, Gc gc) {
+    Kafka kafka,
+    Database database,
+    Store store,
+    Http http,
+    Auth auth,
+    Duration linkTtl,
+    String eventSource,
+    Gc gc,
+    Metrics metrics) {
 
   /** Kafka connection and topic layout. */
   public record Kafka(
@@ -56,6 +64,9 @@ public record EphemeraConfig(
    */
   public record Gc(Duration interval, Duration grace) {}
 
+  /** The catalog gauges: how often they are recomputed and how many owners get a series of their own. */
+  public record Metrics(Duration catalogInterval, int topOwners) {}
+
   /** Every setting with its default; blank means "no default". */
   public static final Map<String, String> DEFAULTS = defaults();
 
@@ -91,6 +102,8 @@ public record EphemeraConfig(
     d.put("events.source", "urn:ephemera:worker");
     d.put("gc.interval", "1h");
     d.put("gc.grace", "1h");
+    d.put("metrics.catalog-interval", "60s");
+    d.put("metrics.top-owners", "10");
     return java.util.Collections.unmodifiableMap(d);
   }
 
@@ -146,7 +159,8 @@ public record EphemeraConfig(
             s.duration("auth.job-token-ttl")),
         s.duration("links.ttl"),
         s.required("events.source"),
-        new Gc(positiveDuration(s, "gc.interval"), s.duration("gc.grace")));
+        new Gc(positiveDuration(s, "gc.interval"), s.duration("gc.grace")),
+        new Metrics(positiveDuration(s, "metrics.catalog-interval"), positive(s, "metrics.top-owners")));
   }
 
   private static int positive(Settings s, String key) {

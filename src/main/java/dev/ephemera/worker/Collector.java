@@ -204,7 +204,7 @@ public final class Collector implements Runnable {
       return false;
     }
     emitter.emit(tx, new Evicted(set.owner(), set.name(), set.setId(), set.scope(), reason, set.archiveSize()));
-    meters.decision("evicted", reason == Evicted.Reason.QUOTA ? "quota" : "idle");
+    meters.evicted(reason == Evicted.Reason.QUOTA ? "quota" : "idle", set.archiveSize());
     LOGGER.atInfo()
         .addKeyValue("owner", set.owner())
         .addKeyValue("set", set.setId())
@@ -250,6 +250,17 @@ public final class Collector implements Runnable {
 
   /** @return {chunks deleted, stored bytes deleted} */
   private long[] deleteUnreferencedChunks(Duration graceNow) {
+    try {
+      long[] done = sweepChunks(graceNow);
+      meters.gcRun(true, done[0], done[1]);
+      return done;
+    } catch (RuntimeException e) {
+      meters.gcRun(false, 0, 0);
+      throw e;
+    }
+  }
+
+  private long[] sweepChunks(Duration graceNow) {
     long chunks = 0;
     long bytes = 0;
     while (true) {
@@ -267,9 +278,6 @@ public final class Collector implements Runnable {
       });
       chunks += step[0];
       bytes += step[1];
-      if (step[0] > 0) {
-        meters.gcDeleted((int) step[0], step[1]);
-      }
       if (step[0] < BATCH) {
         return new long[] {chunks, bytes};
       }

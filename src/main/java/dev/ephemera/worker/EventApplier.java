@@ -111,7 +111,9 @@ public final class EventApplier {
     Outcome outcome = applyTimed(in);
     String kind =
         outcome instanceof Applied ? "applied" : outcome instanceof Duplicate ? "duplicate" : "dlq";
-    meters.event(outcome.type(), kind, Duration.ofNanos(System.nanoTime() - start));
+    // the type tag only takes the known types: a dead letter's type is whatever the sender wrote
+    String type = EventType.fromType(outcome.type()).isPresent() ? outcome.type() : "unknown";
+    meters.event(type, kind, Duration.ofNanos(System.nanoTime() - start));
     return outcome;
   }
 
@@ -190,6 +192,7 @@ public final class EventApplier {
         meters.decision("ignored", ignore.reason().startsWith("hermetic") ? "hermetic" : "miss");
       }
     }
+    meters.staged(Duration.between(at, clock.instant()));
     return decisions;
   }
 

@@ -1,12 +1,16 @@
 package dev.ephemera.worker;
 
+import dev.ephemera.metrics.Meters;
 import dev.ephemera.worker.EventApplier.Incoming;
+import io.micrometer.core.instrument.Gauge;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -45,6 +49,10 @@ public final class EventConsumer implements Runnable {
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final Duration maxBackoff;
+  private final Meters meters;
+  /** Records behind the end of each assigned partition, as of the last poll (read by the lag gauges). */
+  private final Map<TopicPartition, Long> lag = new ConcurrentHashMap<>();
+  private final Map<TopicPartition, Gauge> lagGauges = new ConcurrentHashMap<>();
   private volatile KafkaConsumer<byte[], byte[]> consumer;
   private volatile Throwable fatal;
 
@@ -56,8 +64,10 @@ public final class EventConsumer implements Runnable {
       EventApplier applier,
       Duration maxBackoff,
       Duration sessionTimeout,
-      Faults faults) {
+      Faults faults,
+      Meters meters) {
     this.faults = faults;
+    this.meters = meters;
     this.props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
@@ -90,16 +100,31 @@ public final class EventConsumer implements Runnable {
             @Override
             public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
               commit(c, done);
+              partitions.forEach(EventConsumer.this::unwatchLag);
+            }
+
+            @Override
+            public void onPartitionsLost(Collection<TopicPartition> partitions) {
+              partitions.forEach(EventConsumer.this::unwatchLag);
             }
 
             @Override
             public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
               LOGGER.atInfo().addKeyValue("partitions", partitions).log("partitions assigned");
+              partitions.forEach(EventConsumer.this::watchLag);
             }
           });
       long backoffMs = 0;
       while (running.get()) {
-        ConsumerRecords<byte[], byte[]> records = c.poll(Duration.ofMillis(500));
+        long pollStart = System.nanoTime();
+        ConsumerRecords<byte[], byte[]> records;
+        try {
+          records = c.poll(Duration.ofMillis(500));
+        } catch (RuntimeException e) {
+          meters.kafkaCall("poll", false, System.nanoTime() - pollStart);
+          throw e;
+        }
+        meters.kafkaCall("poll", true, System.nanoTime() - pollStart);
         boolean failed = false;
         for (TopicPartition tp : records.partitions()) {
           for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
@@ -110,6 +135,7 @@ public final class EventConsumer implements Runnable {
             } catch (RuntimeException e) {
               // Transient: rewind this partition to the failed record; the next poll retries it.
               failed = true;
+              meters.eventError("transient");
               LOGGER
                   .atWarn()
                   .addKeyValue("topic", r.topic())
@@ -123,6 +149,7 @@ public final class EventConsumer implements Runnable {
           }
         }
         commit(c, done);
+        updateLag(c);
         if (failed) {
           backoffMs = Math.min(maxBackoff.toMillis(), backoffMs == 0 ? 100 : backoffMs * 2);
           sleep(backoffMs);
@@ -136,11 +163,47 @@ public final class EventConsumer implements Runnable {
       }
     } catch (Error e) {
       fatal = e;
+      meters.eventError("fatal");
       LOGGER.atError().setCause(e).log("consumer loop died");
       throw e;
     } finally {
+      lagGauges.keySet().forEach(this::unwatchLag);
       stopped.countDown();
     }
+  }
+
+  /**
+   * Lag per assigned partition from the consumer's own view of the log end (fetch responses carry it, so this costs no
+   * request); a partition not fetched yet keeps its last figure.
+   */
+  private void updateLag(KafkaConsumer<byte[], byte[]> c) {
+    for (TopicPartition tp : lagGauges.keySet()) {
+      OptionalLong current = c.currentLag(tp);
+      if (current.isPresent()) {
+        lag.put(tp, current.getAsLong());
+      }
+    }
+  }
+
+  private void watchLag(TopicPartition tp) {
+    lag.putIfAbsent(tp, 0L);
+    lagGauges.computeIfAbsent(
+        tp,
+        p ->
+            Gauge.builder(Meters.CONSUMER_LAG, lag, m -> m.getOrDefault(p, 0L))
+                .baseUnit("records")
+                .description("records between this worker's position and the end of an assigned partition")
+                .tag(Meters.TAG_TOPIC, logical(p.topic()))
+                .tag(Meters.TAG_PARTITION, Integer.toString(p.partition()))
+                .register(meters.registry()));
+  }
+
+  private void unwatchLag(TopicPartition tp) {
+    Gauge gauge = lagGauges.remove(tp);
+    if (gauge != null) {
+      meters.registry().remove(gauge);
+    }
+    lag.remove(tp);
   }
 
   /** Topic names inside Ephemera are the logical ones; the prefix only exists on the wire. */
@@ -152,15 +215,18 @@ public final class EventConsumer implements Runnable {
     if (done.isEmpty()) {
       return;
     }
+    long start = System.nanoTime();
     try {
       c.commitSync(done);
       done.clear();
+      meters.kafkaCall("commit", true, System.nanoTime() - start);
     } catch (WakeupException e) {
       // stop() raced the commit: commit once more so nothing applied is redelivered needlessly
       c.commitSync(done);
       done.clear();
       throw e;
     } catch (RuntimeException e) {
+      meters.kafkaCall("commit", false, System.nanoTime() - start);
       // A redelivery after a failed commit is harmless: applied events are recorded and skipped.
       LOGGER.atWarn().setCause(e).log("offset commit failed; records may be redelivered (they are deduplicated)");
     }

@@ -118,6 +118,7 @@ public final class OutboxPublisher implements Runnable {
           if (rows.isEmpty()) {
             return 0;
           }
+          long start = System.nanoTime();
           List<Future<RecordMetadata>> acks = new ArrayList<>(rows.size());
           for (OutboxRow row : rows) {
             ProducerRecord<String, byte[]> record =
@@ -133,9 +134,11 @@ public final class OutboxPublisher implements Runnable {
             try {
               ack.get(30, TimeUnit.SECONDS);
             } catch (Exception e) {
+              meters.kafkaCall("publish", false, System.nanoTime() - start);
               throw new IllegalStateException("Kafka did not acknowledge an outbox record: " + e.getMessage(), e);
             }
           }
+          meters.kafkaCall("publish", true, System.nanoTime() - start);
           faults.at(Faults.AFTER_SEND);
           tx.outbox().markPublished(rows.stream().map(OutboxRow::seq).toList(), clock.instant());
           rows.stream()

@@ -1,0 +1,186 @@
+package dev.ephemera.metrics;
+
+import dev.ephemera.catalog.Catalog;
+import dev.ephemera.catalog.OwnerPolicyRow;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Gauges of what the catalog holds — bytes per owner against its quota, sets by status, chunks — computed by a few
+ * aggregate queries every {@code metrics.catalog-interval}, never per scrape (a scrape reads the last snapshot, so
+ * Prometheus replicas and dashboards cannot turn into a query storm).
+ *
+ * <p>Per-owner series are bounded: the {@code topOwners} owners storing the most get their own {@code owner} tag; the
+ * rest are summed under {@code owner="other"} (which has no quota series: a sum of quotas means nothing).
+ */
+public final class CatalogGauges implements AutoCloseable {
+  private static final Logger LOGGER = LoggerFactory.getLogger(CatalogGauges.class);
+  private static final List<String> STATUSES =
+      List.of("pending", "live", "superseded", "invalidated", "evicted", "discarded");
+  /** Statuses whose bytes count against the owner's quota: the set may still be read or become readable. */
+  private static final String RETAINED = "('pending', 'live', 'superseded')";
+
+  private final Catalog catalog;
+  private final int topOwners;
+  private final Clock clock;
+  private final MultiGauge ownerStored;
+  private final MultiGauge ownerQuota;
+  private final MultiGauge sets;
+  private final MultiGauge setBytes;
+  private final MultiGauge chunkBytes;
+  private final ScheduledExecutorService scheduler;
+  private volatile long chunks;
+  private volatile Instant refreshedAt;
+
+  /** Refreshes once now (so a fresh worker has figures) and then every {@code interval}. */
+  public static CatalogGauges start(Catalog catalog, Meters meters, Duration interval, int topOwners, Clock clock) {
+    CatalogGauges gauges = new CatalogGauges(catalog, meters, topOwners, clock);
+    gauges.refresh();
+    gauges.scheduler.scheduleWithFixedDelay(
+        gauges::refresh, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    return gauges;
+  }
+
+  private CatalogGauges(Catalog catalog, Meters meters, int topOwners, Clock clock) {
+    this.catalog = catalog;
+    this.topOwners = topOwners;
+    this.clock = clock;
+    this.refreshedAt = clock.instant();
+    var registry = meters.registry();
+    ownerStored =
+        MultiGauge.builder(Meters.OWNER_STORED_BYTES)
+            .baseUnit("bytes")
+            .description("compressed bytes of an owner's retained sets (pending, live, superseded): what its quota counts")
+            .register(registry);
+    ownerQuota =
+        MultiGauge.builder(Meters.OWNER_QUOTA_BYTES)
+            .baseUnit("bytes")
+            .description("the owner's stored-bytes quota (policy or default)")
+            .register(registry);
+    sets = MultiGauge.builder(Meters.CATALOG_SETS).description("sets in the catalog by status").register(registry);
+    setBytes =
+        MultiGauge.builder(Meters.CATALOG_SET_BYTES)
+            .baseUnit("bytes")
+            .description("bytes of retained sets: tar (what jobs get) and archive (compressed, before deduplication)")
+            .register(registry);
+    chunkBytes =
+        MultiGauge.builder(Meters.CATALOG_CHUNK_BYTES)
+            .baseUnit("bytes")
+            .description("bytes of the distinct chunks the catalog knows: raw and stored (compressed, deduplicated)")
+            .register(registry);
+    Gauge.builder(Meters.CATALOG_CHUNKS, this, g -> g.chunks)
+        .description("distinct chunks the catalog knows")
+        .register(registry);
+    Gauge.builder(
+            Meters.CATALOG_REFRESH_AGE,
+            this,
+            g -> Duration.between(g.refreshedAt, g.clock.instant()).toMillis() / 1000.0)
+        .baseUnit("seconds")
+        .description("age of the catalog gauges' last successful refresh")
+        .register(registry);
+    scheduler =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "ephemera-catalog-gauges");
+              t.setDaemon(true);
+              return t;
+            });
+  }
+
+  private record OwnerBytes(String owner, long bytes, long quota) {}
+
+  /** Runs the aggregate queries and replaces every gauge's rows; a failure keeps the last figures (and their age). */
+  void refresh() {
+    try {
+      catalog
+          .jdbi()
+          .useHandle(
+              h -> {
+                List<OwnerBytes> owners =
+                    h.createQuery(
+                            """
+                            select s.owner, sum(s.archive_size) as bytes,
+                                   coalesce(min(p.quota_bytes), :default_quota) as quota
+                            from sets s left join owner_policies p on p.owner = s.owner
+                            where s.status in %s
+                            group by s.owner order by bytes desc, s.owner
+                            """
+                                .formatted(RETAINED))
+                        .bind("default_quota", OwnerPolicyRow.DEFAULT_QUOTA_BYTES)
+                        .map((rs, ctx) -> new OwnerBytes(rs.getString(1), rs.getLong(2), rs.getLong(3)))
+                        .list();
+                List<MultiGauge.Row<?>> stored = new ArrayList<>();
+                List<MultiGauge.Row<?>> quota = new ArrayList<>();
+                long other = 0;
+                for (int i = 0; i < owners.size(); i++) {
+                  OwnerBytes o = owners.get(i);
+                  if (i < topOwners) {
+                    stored.add(MultiGauge.Row.of(Tags.of(Meters.TAG_OWNER, o.owner()), o.bytes()));
+                    quota.add(MultiGauge.Row.of(Tags.of(Meters.TAG_OWNER, o.owner()), o.quota()));
+                  } else {
+                    other += o.bytes();
+                  }
+                }
+                stored.add(MultiGauge.Row.of(Tags.of(Meters.TAG_OWNER, Meters.OTHER_OWNERS), other));
+                ownerStored.register(stored, true);
+                ownerQuota.register(quota, true);
+
+                Map<String, Long> byStatus = new LinkedHashMap<>();
+                STATUSES.forEach(s -> byStatus.put(s, 0L));
+                h.createQuery("select status, count(*) from sets group by status")
+                    .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getLong(2)))
+                    .forEach(e -> byStatus.put(e.getKey(), e.getValue()));
+                sets.register(
+                    byStatus.entrySet().stream()
+                        .<MultiGauge.Row<?>>map(e -> MultiGauge.Row.of(Tags.of(Meters.TAG_STATUS, e.getKey()), e.getValue()))
+                        .toList(),
+                    true);
+
+                long[] setSizes =
+                    h.createQuery(
+                            "select coalesce(sum(tar_size), 0), coalesce(sum(archive_size), 0) from sets where status in "
+                                + RETAINED)
+                        .map((rs, ctx) -> new long[] {rs.getLong(1), rs.getLong(2)})
+                        .one();
+                setBytes.register(
+                    List.of(
+                        MultiGauge.Row.of(Tags.of(Meters.TAG_SIZE, "tar"), setSizes[0]),
+                        MultiGauge.Row.of(Tags.of(Meters.TAG_SIZE, "archive"), setSizes[1])),
+                    true);
+
+                long[] chunkSizes =
+                    h.createQuery(
+                            "select count(*), coalesce(sum(raw_size), 0), coalesce(sum(stored_size), 0) from chunks")
+                        .map((rs, ctx) -> new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)})
+                        .one();
+                chunks = chunkSizes[0];
+                chunkBytes.register(
+                    List.of(
+                        MultiGauge.Row.of(Tags.of(Meters.TAG_SIZE, "raw"), chunkSizes[1]),
+                        MultiGauge.Row.of(Tags.of(Meters.TAG_SIZE, "stored"), chunkSizes[2])),
+                    true);
+              });
+      refreshedAt = clock.instant();
+    } catch (RuntimeException e) {
+      LOGGER.atWarn().setCause(e).log("refreshing the catalog gauges failed; keeping the last figures");
+    }
+  }
+
+  @Override
+  public void close() {
+    scheduler.shutdownNow();
+  }
+}
