@@ -2,13 +2,16 @@ package dev.ephemera.cli;
 
 import dev.ephemera.api.SetView;
 import dev.ephemera.archive.ArchiveWriter;
+import dev.ephemera.archive.FileChange;
 import dev.ephemera.archive.FileChangedException;
 import dev.ephemera.archive.Manifest;
+import dev.ephemera.archive.TarWriter;
 import dev.ephemera.rules.FileSelector;
 import dev.ephemera.rules.OutputRule;
 import dev.ephemera.rules.PathRules;
 import dev.ephemera.rules.RuleSyntaxException;
 import dev.ephemera.rules.Selected;
+import dev.ephemera.rules.SelectedFile;
 import dev.ephemera.rules.Selection;
 import dev.ephemera.rules.SkippedSecret;
 import java.io.IOException;
@@ -19,6 +22,7 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -115,17 +119,22 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
       return 0;
     }
     List<String> relative = new ArrayList<>(selection.entries().stream().map(Selected::relativePath).toList());
+    List<String> emptyDirs = List.of();
     if (!paths.isEmpty()) {
       // PATHs are kept whole: their empty directories too (rules select files only, as buildomat's do).
-      relative.addAll(emptyDirectories(selection.root(), selection));
+      emptyDirs = emptyDirectories(selection.root(), selection);
+      relative.addAll(emptyDirs);
       java.util.Collections.sort(relative);
     }
     ApiClient api = client.client();
     ArchiveWriter.Result written;
     try {
-      written = new ArchiveWriter(ArchiveWriter.Options.defaults()).write(selection.root(), relative, api.sink());
+      written = new ArchiveWriter(writerOptions(selection, emptyDirs)).write(selection.root(), relative, api.sink());
     } catch (FileChangedException e) {
-      throw new CliFailure(CliFailure.Kind.CHECK, "persist: " + name + ": " + e.getMessage(), e);
+      throw new CliFailure(
+          CliFailure.Kind.CHECK,
+          "persist: " + name + ": " + e.getMessage() + "; nothing was kept (a rule with % keeps what was read instead)",
+          e);
     } catch (ApiClient.ApiError e) {
       throw refused(e);
     }
@@ -174,6 +183,23 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     json.put("when", when);
     Output.result(out, client.json, human, json);
     return 0;
+  }
+
+  /**
+   * How this persist writes. A file changing or vanishing while it is read fails the persist unless a {@code %} rule
+   * covers it (then a warning, and the entry holds what was read); the worker computes {@code archive_sha256} at
+   * registration from the stored frames, so the writer does not spend a pass on it.
+   */
+  static ArchiveWriter.Options writerOptions(Selection selection, List<String> emptyDirs) {
+    Map<String, Boolean> tolerant = new HashMap<>();
+    for (Selected entry : selection.entries()) {
+      tolerant.put(entry.relativePath(), entry instanceof SelectedFile f && f.sizeChangeOk());
+    }
+    emptyDirs.forEach(d -> tolerant.putIfAbsent(d, false));
+    ArchiveWriter.Options defaults = ArchiveWriter.Options.defaults();
+    return defaults
+        .withTar(new TarWriter.Options(defaults.tar().hardlinks(), FileChange.Policy.perPath(tolerant)))
+        .withArchiveDigest(false);
   }
 
   /** Empty directories under the selection's root (not following symlinks), relative to it. */
