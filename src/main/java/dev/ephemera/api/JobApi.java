@@ -1,6 +1,6 @@
 package dev.ephemera.api;
 
-import com.github.luben.zstd.ZstdInputStream;
+import com.github.luben.zstd.Zstd;
 import dev.ephemera.archive.ArchiveException;
 import dev.ephemera.archive.ChunkFrames;
 import dev.ephemera.archive.Manifest;
@@ -23,13 +23,14 @@ import dev.ephemera.store.NoSuchObjectException;
 import dev.ephemera.store.ObjectStore;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.SequenceInputStream;
-import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HexFormat;
@@ -38,6 +39,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 
 /**
@@ -434,37 +440,93 @@ public final class JobApi {
 
   private record Digests(String tarSha256, long tarSize, String archiveSha256, long archiveSize, List<Long> storedSizes) {}
 
-  /** Streams the stored frames in order once: archive digest, and (decompressed) tar digest and size. */
+  /** Frames fetched and decompressed ahead of the in-order hashing (memory: this many chunks). */
+  private static final int DIGEST_WINDOW = 8;
+
+  private static final int DIGEST_THREADS = 4;
+
+  /**
+   * Reads the stored frames once: archive digest, and (decompressed) tar digest and size. Fetching and decompressing
+   * run ahead on a few threads (a store round trip per chunk would otherwise dominate a persist); only the two
+   * sha256 updates are in stream order, on this thread.
+   */
   private Digests digest(Manifest manifest) throws IOException {
-    List<Long> storedSizes = new ArrayList<>();
-    for (Manifest.Chunk c : manifest.chunks()) {
-      requireSha(c.sha256());
-      long size =
-          store
-              .size(chunkKey(c.sha256()))
-              .orElseThrow(
-                  () ->
-                      new ApiException(
-                          422, "missing_chunk", "chunk " + c.sha256() + " is not stored; upload it first"));
-      storedSizes.add(size);
-    }
+    List<Manifest.Chunk> chunks = manifest.chunks();
+    chunks.forEach(c -> requireSha(c.sha256()));
     MessageDigest archive = sha256();
     MessageDigest tar = sha256();
+    List<Long> storedSizes = new ArrayList<>(chunks.size());
     long archiveSize = 0;
     long tarSize = 0;
-    try (InputStream frames = new DigestInputStream(framesOf(manifest), archive);
-        InputStream raw = new ZstdInputStream(frames)) {
-      byte[] buffer = new byte[1 << 16];
-      int n;
-      while ((n = raw.read(buffer)) > 0) {
-        tar.update(buffer, 0, n);
-        tarSize += n;
+    AtomicInteger threadNumber = new AtomicInteger();
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            DIGEST_THREADS,
+            r -> {
+              Thread t = new Thread(r, "ephemera-digest-" + threadNumber.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    try {
+      ArrayDeque<Future<byte[][]>> ahead = new ArrayDeque<>();
+      int next = 0;
+      for (int i = 0; i < chunks.size(); i++) {
+        while (ahead.size() < DIGEST_WINDOW && next < chunks.size()) {
+          Manifest.Chunk c = chunks.get(next++);
+          ahead.addLast(pool.submit(() -> frameAndRaw(c)));
+        }
+        byte[][] frameAndRaw = awaitChunk(ahead.removeFirst());
+        archive.update(frameAndRaw[0]);
+        tar.update(frameAndRaw[1]);
+        storedSizes.add((long) frameAndRaw[0].length);
+        archiveSize += frameAndRaw[0].length;
+        tarSize += frameAndRaw[1].length;
       }
-    }
-    for (long s : storedSizes) {
-      archiveSize += s;
+    } finally {
+      pool.shutdownNow();
     }
     return new Digests(hex(tar), tarSize, hex(archive), archiveSize, storedSizes);
+  }
+
+  /** A stored frame and its raw bytes; the frame was verified against its name when it was uploaded. */
+  private byte[][] frameAndRaw(Manifest.Chunk c) {
+    byte[] frame =
+        store
+            .getBytes(chunkKey(c.sha256()))
+            .orElseThrow(
+                () -> new ApiException(422, "missing_chunk", "chunk " + c.sha256() + " is not stored; upload it first"));
+    long declared;
+    try {
+      declared = Zstd.findFrameCompressedSize(frame) == frame.length ? Zstd.getFrameContentSize(frame) : -1;
+    } catch (RuntimeException e) {
+      declared = -1;
+    }
+    if (declared != c.rawSize()) {
+      throw new ApiException(
+          422,
+          "manifest_mismatch",
+          "stored chunk " + c.sha256() + " holds " + (declared < 0 ? "an unreadable frame" : declared + " bytes")
+              + ", but the manifest says " + c.rawSize());
+    }
+    return new byte[][] {frame, Zstd.decompress(frame, c.rawSize())};
+  }
+
+  private static byte[][] awaitChunk(Future<byte[][]> f) throws IOException {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while digesting");
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      if (cause instanceof IOException io) {
+        throw io;
+      }
+      throw new IOException(cause);
+    }
   }
 
   private InputStream framesOf(Manifest manifest) {

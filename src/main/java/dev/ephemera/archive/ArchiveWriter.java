@@ -55,6 +55,9 @@ public final class ArchiveWriter {
    * @param uploadThreads concurrent {@link ChunkSink#put} calls
    * @param maxInFlightChunks chunks held in memory at once (between the chunker and the manifest)
    * @param tar how the tar stream is written
+   * @param archiveDigest compute {@code archive_sha256} here when every frame passes through (a cold persist); off
+   *     where whoever holds the store computes it anyway (the worker does at registration), which saves a sha256
+   *     pass over the compressed stream and, for chunks repeated within the stream, compressing them a second time
    */
   public record Options(
       FastCdc.Params chunking,
@@ -62,7 +65,8 @@ public final class ArchiveWriter {
       int compressThreads,
       int uploadThreads,
       int maxInFlightChunks,
-      TarWriter.Options tar) {
+      TarWriter.Options tar,
+      boolean archiveDigest) {
 
     public Options {
       Objects.requireNonNull(chunking, "chunking");
@@ -72,18 +76,33 @@ public final class ArchiveWriter {
       }
     }
 
-    /** Default chunking, zstd level 3, every core compressing, 8 uploads, 16 chunks in flight. */
+    /** With the archive digest computed here. */
+    public Options(
+        FastCdc.Params chunking,
+        int zstdLevel,
+        int compressThreads,
+        int uploadThreads,
+        int maxInFlightChunks,
+        TarWriter.Options tar) {
+      this(chunking, zstdLevel, compressThreads, uploadThreads, maxInFlightChunks, tar, true);
+    }
+
+    /** Default chunking, zstd level 3, every core compressing, 8 uploads, 16 chunks in flight, archive digest on. */
     public static Options defaults() {
       int cores = Runtime.getRuntime().availableProcessors();
       return new Options(FastCdc.Params.DEFAULTS, 3, cores, 8, Math.max(16, 2 * cores), TarWriter.Options.DEFAULTS);
     }
 
     public Options withTar(TarWriter.Options tar) {
-      return new Options(chunking, zstdLevel, compressThreads, uploadThreads, maxInFlightChunks, tar);
+      return new Options(chunking, zstdLevel, compressThreads, uploadThreads, maxInFlightChunks, tar, archiveDigest);
     }
 
     public Options withChunking(FastCdc.Params chunking) {
-      return new Options(chunking, zstdLevel, compressThreads, uploadThreads, maxInFlightChunks, tar);
+      return new Options(chunking, zstdLevel, compressThreads, uploadThreads, maxInFlightChunks, tar, archiveDigest);
+    }
+
+    public Options withArchiveDigest(boolean archiveDigest) {
+      return new Options(chunking, zstdLevel, compressThreads, uploadThreads, maxInFlightChunks, tar, archiveDigest);
     }
   }
 
@@ -184,7 +203,7 @@ public final class ArchiveWriter {
     private final Map<String, CompletableFuture<Long>> ours = new ConcurrentHashMap<>();
     private final List<Chunk> chunks = new ArrayList<>();
     /** Written by the chunker thread, read when deciding: a hint, so volatile is enough. */
-    private volatile boolean archiveDigestComplete = true;
+    private volatile boolean archiveDigestComplete = options.archiveDigest();
     private long uploaded;
     private long uploadedBytes;
     private long reused;
@@ -280,7 +299,8 @@ public final class ArchiveWriter {
                     } catch (IOException e) {
                       throw new java.io.UncheckedIOException(e);
                     }
-                    return new Stored(sha, frame.length, frame, true);
+                    // The frame is kept until drained only for the archive digest.
+                    return new Stored(sha, frame.length, archiveDigestComplete ? frame : null, true);
                   },
                   io);
       stored.whenComplete(

@@ -1,6 +1,9 @@
 package dev.ephemera.archive;
 
+import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * A file that changed or vanished while the writer read it. The tar stream stays consistent
@@ -32,8 +35,9 @@ public record FileChange(String path, Kind kind, String detail) {
   }
 
   /**
-   * Decides whether a change is tolerated (the persist goes on with a warning) or fatal (the
-   * writer throws {@link FileChangedException}). Output rules with the {@code %} sigil tolerate.
+   * Decides, for each change (it names its path), whether it is tolerated (the persist goes on with
+   * a warning) or fatal (the writer throws {@link FileChangedException}). Output rules with the
+   * {@code %} sigil tolerate: see {@link #perPath}.
    */
   @FunctionalInterface
   public interface Policy {
@@ -43,5 +47,24 @@ public record FileChange(String path, Kind kind, String detail) {
     Policy WARN = change -> true;
 
     boolean tolerate(FileChange change);
+
+    /**
+     * A policy per selected path: {@code tolerant} maps each selected relative path to whether a
+     * change of it is tolerated (its {@code %} rule). A directory the writer added as a parent
+     * (which vanished or stopped being a directory, taking what is below it along) is tolerated only
+     * when every selected path below it is; a path the map does not know is not tolerated.
+     */
+    static Policy perPath(Map<String, Boolean> tolerant) {
+      // Natural String order: every "dir/..." key sorts between "dir/" and "dir0" ('0' follows '/').
+      NavigableMap<String, Boolean> paths = new TreeMap<>(tolerant);
+      return change -> {
+        Boolean own = paths.get(change.path());
+        if (own != null) {
+          return own;
+        }
+        Map<String, Boolean> below = paths.subMap(change.path() + "/", true, change.path() + "0", false);
+        return !below.isEmpty() && !below.containsValue(false);
+      };
+    }
   }
 }

@@ -46,7 +46,8 @@ public final class TarWriter {
 
   /**
    * @param hardlinks write files sharing an inode as hardlink entries (otherwise each is a copy)
-   * @param changePolicy decides whether a file changing or vanishing while read is fatal
+   * @param changePolicy decides, per file, whether its changing or vanishing while read is fatal
+   *     ({@link FileChange.Policy#perPath}: per output rule)
    */
   public record Options(boolean hardlinks, FileChange.Policy changePolicy) {
     /** Hardlinks on, every change fatal. */

@@ -3,12 +3,15 @@ package dev.ephemera.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ephemera.api.SetView;
 import dev.ephemera.archive.ArchiveWriter;
+import dev.ephemera.archive.FileChange;
 import dev.ephemera.archive.FileChangedException;
 import dev.ephemera.archive.Manifest;
+import dev.ephemera.archive.TarWriter;
 import dev.ephemera.rules.FileSelector;
 import dev.ephemera.rules.OutputRule;
 import dev.ephemera.rules.RuleSyntaxException;
 import dev.ephemera.rules.Selected;
+import dev.ephemera.rules.SelectedFile;
 import dev.ephemera.rules.Selection;
 import dev.ephemera.rules.SkippedSecret;
 import java.io.IOException;
@@ -19,6 +22,7 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -167,16 +171,21 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
       return;
     }
     List<String> relative = new ArrayList<>(selection.entries().stream().map(Selected::relativePath).toList());
+    List<String> emptyDirs = List.of();
     if (wholePaths) {
       // PATHs are kept whole: their empty directories too (rules select files only, as buildomat's do).
-      relative.addAll(emptyDirectories(selection.root(), selection));
+      emptyDirs = emptyDirectories(selection.root(), selection);
+      relative.addAll(emptyDirs);
       java.util.Collections.sort(relative);
     }
     ArchiveWriter.Result written;
     try {
-      written = new ArchiveWriter(ArchiveWriter.Options.defaults()).write(selection.root(), relative, api.sink());
+      written = new ArchiveWriter(writerOptions(selection, emptyDirs)).write(selection.root(), relative, api.sink());
     } catch (FileChangedException e) {
-      throw new CliFailure(CliFailure.Kind.CHECK, "persist: " + setName + ": " + e.getMessage(), e);
+      throw new CliFailure(
+          CliFailure.Kind.CHECK,
+          "persist: " + setName + ": " + e.getMessage() + "; nothing was kept (a rule with % keeps what was read instead)",
+          e);
     } catch (ApiClient.ApiError e) {
       throw refused(setName, e);
     }
@@ -224,6 +233,23 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     json.put("seconds", Output.secondsValue(took));
     json.put("when", setWhen);
     Output.result(out, client.json, human, json);
+  }
+
+  /**
+   * How this persist writes. A file changing or vanishing while it is read fails the persist unless a {@code %} rule
+   * covers it (then a warning, and the entry holds what was read); the worker computes {@code archive_sha256} at
+   * registration from the stored frames, so the writer does not spend a pass on it.
+   */
+  static ArchiveWriter.Options writerOptions(Selection selection, List<String> emptyDirs) {
+    Map<String, Boolean> tolerant = new HashMap<>();
+    for (Selected entry : selection.entries()) {
+      tolerant.put(entry.relativePath(), entry instanceof SelectedFile f && f.sizeChangeOk());
+    }
+    emptyDirs.forEach(d -> tolerant.putIfAbsent(d, false));
+    ArchiveWriter.Options defaults = ArchiveWriter.Options.defaults();
+    return defaults
+        .withTar(new TarWriter.Options(defaults.tar().hardlinks(), FileChange.Policy.perPath(tolerant)))
+        .withArchiveDigest(false);
   }
 
   /** Empty directories under the selection's root (not following symlinks), relative to it. */

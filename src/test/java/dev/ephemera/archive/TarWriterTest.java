@@ -227,6 +227,58 @@ class TarWriterTest {
   }
 
   @Test
+  void aPerPathPolicyToleratesOnlyTheFilesWhoseRuleHasThePercentSigil() throws IOException {
+    Path root = tmp.resolve("t");
+    Trees.write(root.resolve("logs/app.log"), new byte[3000]);
+    Trees.write(root.resolve("src/main.rs"), new byte[3000]);
+    // Every file shrinks while read; only logs/app.log is covered by a % rule.
+    TarWriter.Opener truncated =
+        file -> java.nio.channels.Channels.newChannel(new java.io.ByteArrayInputStream(new byte[10]));
+    FileChange.Policy policy = FileChange.Policy.perPath(java.util.Map.of("logs/app.log", true, "src/main.rs", false));
+
+    var lenient = new TarWriter(new TarWriter.Options(true, policy), truncated)
+        .write(root, List.of("logs/app.log"), new ByteArrayOutputStream());
+    assertThat(lenient.warnings()).singleElement().asString()
+        .startsWith("logs/app.log: changed while being read (shrank from 3000 to 10 bytes");
+    assertThat(lenient.entries()).filteredOn(e -> e.path().equals("logs/app.log"))
+        .singleElement().extracting(FileEntry::size).isEqualTo(3000L);
+
+    assertThatThrownBy(() -> new TarWriter(new TarWriter.Options(true, policy), truncated)
+            .write(root, List.of("logs/app.log", "src/main.rs"), new ByteArrayOutputStream()))
+        .isInstanceOf(FileChangedException.class)
+        .hasMessageContaining("src/main.rs: changed while being read");
+  }
+
+  @Test
+  void aPerPathPolicyToleratesAVanishedDirectoryOnlyWhenEverythingBelowItIsTolerant() {
+    FileChange.Policy policy =
+        FileChange.Policy.perPath(java.util.Map.of("tmp/a", true, "tmp/b/c", true, "mixed/a", true, "mixed/b", false,
+            "mixedness", true));
+    FileChange dir = new FileChange("tmp", FileChange.Kind.VANISHED, "no longer exists");
+    FileChange mixed = new FileChange("mixed", FileChange.Kind.VANISHED, "no longer exists");
+    FileChange unknown = new FileChange("elsewhere", FileChange.Kind.VANISHED, "no longer exists");
+
+    assertThat(policy.tolerate(dir)).isTrue();
+    assertThat(policy.tolerate(new FileChange("tmp/b", FileChange.Kind.CHANGED, "is no longer a directory"))).isTrue();
+    assertThat(policy.tolerate(mixed)).isFalse();
+    assertThat(policy.tolerate(unknown)).isFalse();
+    assertThat(policy.tolerate(new FileChange("mixed/b", FileChange.Kind.CHANGED, "modified while read"))).isFalse();
+  }
+
+  @Test
+  void aPerPathPolicyLetsAWholeWriteGoOnWhenATolerantDirectoryVanishes() throws IOException {
+    Path root = tmp.resolve("t");
+    Trees.write(root.resolve("keep/a"), new byte[] {1});
+    var policy = FileChange.Policy.perPath(java.util.Map.of("keep/a", false, "gone/x", true, "gone/y/z", true));
+
+    var result = new TarWriter(new TarWriter.Options(true, policy))
+        .write(root, List.of("keep/a", "gone/x", "gone/y/z"), new ByteArrayOutputStream());
+
+    assertThat(result.entries()).extracting(FileEntry::path).containsExactly("keep", "keep/a");
+    assertThat(result.warnings()).singleElement().asString().startsWith("gone: vanished");
+  }
+
+  @Test
   void paxTimesFormatAndParseExactly() {
     for (Instant t :
         List.of(Instant.ofEpochSecond(0), T1, Instant.ofEpochSecond(-2, 500_000_000), Instant.ofEpochSecond(1, 1),

@@ -1,0 +1,632 @@
+package dev.ephemera.dev.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ephemera.App;
+import dev.ephemera.catalog.SetDao;
+import dev.ephemera.catalog.SetRow;
+import dev.ephemera.catalog.SetStatus;
+import dev.ephemera.cli.Main;
+import dev.ephemera.config.EphemeraConfig;
+import dev.ephemera.config.Settings;
+import dev.ephemera.dev.EmbeddedPostgresServer;
+import dev.ephemera.dev.EmbeddedS3;
+import dev.ephemera.dev.StandaloneKafka;
+import dev.ephemera.event.EventCodec;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.DriverManager;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3Configuration;
+import software.amazon.awssdk.services.s3.model.S3Object;
+import software.amazon.awssdk.services.s3.presigner.S3Presigner;
+
+/**
+ * {@code make bench}: Ephemera's persist and restore against {@code tar | zstd} plus a plain HTTP PUT/GET, in one
+ * invocation, against the same S3 API on loopback (S3Proxy on a directory).
+ *
+ * <p>Ephemera runs for real: a worker ({@link App}) with an S3 store, Kafka and PostgreSQL; jobs are announced with
+ * {@code ephemera admin emit} as buildomat would; every persist and restore is the product CLI ({@code bin/ephemera},
+ * a child JVM with {@code -Xmx256m}) under {@code /usr/bin/time -v}, so its wall time includes JVM start-up and its
+ * peak RSS is the whole process. The baselines run under {@code /usr/bin/time -v} too (peak RSS: the largest process
+ * of the pipeline).
+ *
+ * <p>Per tree (a copy under the work directory, so the original is never touched):
+ *
+ * <ol>
+ *   <li>persist cold (empty store) vs {@code tar -cf - | zstd -3 -T0 > f && curl -T f PRESIGNED_PUT};
+ *   <li>the server's share: registering the same manifest again (it streams all frames to recompute the digests);
+ *   <li>restore into a fresh directory vs {@code curl PRESIGNED_GET | tar --zstd -xf -};
+ *   <li>1% of the files changed, persist again: bytes uploaded vs the cold persist, time vs the baseline again.
+ * </ol>
+ *
+ * <p>Usage: {@code scripts/bench.sh [--tree DIR] [--small DIR|npm|generate] [--work DIR] [--repeat N] [--only
+ * real|small] [--jfr]}.
+ */
+public final class ArchiveBenchmark {
+  private static final ObjectMapper JSON = EventCodec.newMapper();
+  private static final String ADMIN_TOKEN = "bench-admin-token-0123456789";
+  private static final String SIGNING_KEY = "bench-signing-key-0123456789abcdef0123";
+  private static final String BUCKET = "ephemera-bench";
+  private static final String BRANCH = "bench";
+  /** A real npm project with many small files (about 35k files, 550 MB). */
+  private static final List<String> NPM_PACKAGES =
+      List.of(
+          "jest", "webpack", "webpack-cli", "eslint", "typescript", "@babel/core", "@babel/preset-env", "react",
+          "react-dom", "lodash", "rxjs", "next", "date-fns", "@mui/material", "@emotion/react", "@emotion/styled");
+
+  private final Path repo;
+  private final Path work;
+  private final int repeat;
+  private final boolean jfr;
+  private final List<String> report = new ArrayList<>();
+  private final List<AutoCloseable> parts = new ArrayList<>();
+  private final HttpClient http = HttpClient.newHttpClient();
+  private App app;
+  private URI api;
+  private String bootstrap;
+  private S3Client s3;
+  private S3Presigner presigner;
+  private int jobCounter;
+
+  private ArchiveBenchmark(Path repo, Path work, int repeat, boolean jfr) {
+    this.repo = repo;
+    this.work = work;
+    this.repeat = repeat;
+    this.jfr = jfr;
+  }
+
+  public static void main(String[] args) throws Exception {
+    Path tree = Path.of(System.getProperty("user.home"), ".m2", "repository");
+    String small = "npm";
+    Path work = Path.of("target", "bench");
+    int repeat = 1;
+    boolean jfr = false;
+    String only = null;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--tree" -> tree = Path.of(args[++i]);
+        case "--small" -> small = args[++i];
+        case "--work" -> work = Path.of(args[++i]);
+        case "--repeat" -> repeat = Integer.parseInt(args[++i]);
+        case "--only" -> only = args[++i];
+        case "--jfr" -> jfr = true;
+        default -> {
+          System.err.println(
+              "usage: scripts/bench.sh [--tree DIR] [--small DIR|npm|generate] [--work DIR] [--repeat N]"
+                  + " [--only real|small] [--jfr]");
+          System.exit(64);
+        }
+      }
+    }
+    ArchiveBenchmark bench =
+        new ArchiveBenchmark(Path.of("").toAbsolutePath(), work.toAbsolutePath(), repeat, jfr);
+    int exit = 0;
+    try {
+      bench.startStack();
+      if (only == null || only.equals("real")) {
+        bench.run("real", tree.toAbsolutePath());
+      }
+      if (only == null || only.equals("small")) {
+        bench.run("small", bench.smallTree(small));
+      }
+    } catch (Exception e) {
+      e.printStackTrace();
+      exit = 1;
+    } finally {
+      bench.close();
+    }
+    System.out.println();
+    System.out.println("==== summary (median of " + repeat + ") ====");
+    bench.report.forEach(System.out::println);
+    System.exit(exit);
+  }
+
+  // ---- the stack ----
+
+  private void startStack() throws Exception {
+    Path stack = work.resolve("stack");
+    deleteTree(stack);
+    Files.createDirectories(stack.resolve("s3"));
+    log("starting S3Proxy, PostgreSQL, Kafka and a worker under " + stack);
+    EmbeddedS3 s3Proxy = EmbeddedS3.start(stack.resolve("s3"));
+    parts.add(s3Proxy);
+    EmbeddedPostgresServer pg = EmbeddedPostgresServer.start(stack.resolve("pg"), freePort());
+    parts.add(pg);
+    try (var c = DriverManager.getConnection(pg.jdbcUrl("postgres"), EmbeddedPostgresServer.USER,
+            EmbeddedPostgresServer.PASSWORD);
+        var st = c.createStatement()) {
+      st.execute("create database ephemera");
+    }
+    int kafkaPort = freePort();
+    StandaloneKafka kafka = StandaloneKafka.start(stack.resolve("kafka"), kafkaPort, freePort());
+    parts.add(kafka);
+    bootstrap = kafka.bootstrapServers();
+
+    var credentials =
+        StaticCredentialsProvider.create(AwsBasicCredentials.create(EmbeddedS3.ACCESS_KEY, EmbeddedS3.SECRET_KEY));
+    s3 =
+        S3Client.builder()
+            .httpClientBuilder(UrlConnectionHttpClient.builder())
+            .region(Region.of(EmbeddedS3.REGION))
+            .credentialsProvider(credentials)
+            .endpointOverride(s3Proxy.endpoint())
+            .forcePathStyle(true)
+            .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+            .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+            .build();
+    parts.add(s3);
+    presigner =
+        S3Presigner.builder()
+            .region(Region.of(EmbeddedS3.REGION))
+            .credentialsProvider(credentials)
+            .endpointOverride(s3Proxy.endpoint())
+            .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(true).build())
+            .build();
+    parts.add(presigner);
+    s3.createBucket(b -> b.bucket(BUCKET));
+
+    int httpPort = freePort();
+    Map<String, String> s = new LinkedHashMap<>();
+    s.put("kafka.bootstrap", bootstrap);
+    s.put("kafka.partitions", "2");
+    s.put("kafka.replication-factor", "1");
+    s.put("db.url", pg.jdbcUrl("ephemera"));
+    s.put("db.user", EmbeddedPostgresServer.USER);
+    s.put("db.password", EmbeddedPostgresServer.PASSWORD);
+    s.put("store.kind", "s3");
+    s.put("s3.endpoint", s3Proxy.endpoint().toString());
+    s.put("s3.region", EmbeddedS3.REGION);
+    s.put("s3.bucket", BUCKET);
+    s.put("s3.path-style", "true");
+    s.put("s3.access-key", EmbeddedS3.ACCESS_KEY);
+    s.put("s3.secret-key", EmbeddedS3.SECRET_KEY);
+    s.put("http.host", "127.0.0.1");
+    s.put("http.port", Integer.toString(httpPort));
+    s.put("http.public-url", "http://127.0.0.1:" + httpPort);
+    s.put("auth.admin-token", ADMIN_TOKEN);
+    s.put("auth.signing-key", SIGNING_KEY);
+    app = App.start(EphemeraConfig.from(Settings.load(EphemeraConfig.DEFAULTS, Optional.empty(), Map.of(), s)),
+        Clock.systemUTC());
+    parts.add(app);
+    api = URI.create("http://127.0.0.1:" + httpPort);
+    log("worker at " + api + ", S3 API at " + s3Proxy.endpoint() + ", Kafka at " + bootstrap);
+  }
+
+  private void close() {
+    for (int i = parts.size() - 1; i >= 0; i--) {
+      try {
+        parts.get(i).close();
+      } catch (Exception e) {
+        System.err.println("bench: stopping " + parts.get(i).getClass().getSimpleName() + ": " + e);
+      }
+    }
+  }
+
+  // ---- one tree ----
+
+  private void run(String label, Path source) throws Exception {
+    Path tree = work.resolve("trees").resolve(label);
+    deleteTree(tree);
+    Files.createDirectories(tree.getParent());
+    log(label + ": copying " + source + " to " + tree);
+    sh("cp -a " + q(source) + " " + q(tree) + " && sync");
+    long files;
+    try (Stream<Path> walk = Files.walk(tree)) {
+      files = walk.filter(Files::isRegularFile).count();
+    }
+    Run du = sh("du -sb " + q(tree));
+    long bytes = Long.parseLong(du.out().split("\\s+")[0]);
+    String title = String.format(Locale.ROOT, "[%s] %s: %,d files, %s", label, source, files, mb(bytes));
+    log(title);
+    report.add(title);
+    String name = "bench-" + label;
+    Path baseArchive = work.resolve(label + "-baseline.tar.zst");
+    String putUrl = presignPut("baseline/" + label + ".tar.zst");
+    String getUrl = presignGet("baseline/" + label + ".tar.zst");
+    String baselinePersist =
+        "tar -cf - -C " + q(tree) + " . | zstd -q -3 -T0 -f -o " + q(baseArchive) + " && curl -sSf -T "
+            + q(baseArchive) + " '" + putUrl + "'";
+
+    // 1. persist, cold store.
+    List<Run> base = new ArrayList<>();
+    List<Run> cold = new ArrayList<>();
+    String coldJob = null;
+    for (int r = 0; r < repeat; r++) {
+      base.add(timed(baselinePersist));
+      emptyChunks();
+      coldJob = startJob();
+      cold.add(ephemera(coldJob, "persist", name, tree.toString(), "--json"));
+    }
+    JsonNode coldJson = last(cold).json();
+    long baseSize = Files.size(baseArchive);
+    line(label, "persist cold", median(cold), "tar | zstd -3 -T0 + PUT", median(base), "≤ 1.0");
+    report.add(String.format(Locale.ROOT, "    sizes: tar %s, ephemera stored %s in %d chunks, baseline .tar.zst %s",
+        mb(coldJson.get("tar_size").asLong()), mb(coldJson.get("bytes_uploaded").asLong()),
+        coldJson.get("chunks").asLong(), mb(baseSize)));
+
+    // 2. the server's share of a persist: registering streams every frame to recompute the digests.
+    String setId = coldJson.get("set_id").asText();
+    byte[] manifest = send(get("/v1/jobs/" + coldJob + "/sets/" + setId + "/manifest", token(coldJob))).body();
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("name", name + "-again");
+    body.put("manifest", JSON.readTree(manifest));
+    long t0 = System.nanoTime();
+    send(
+        HttpRequest.newBuilder(api.resolve("/v1/jobs/" + coldJob + "/sets"))
+            .header("Authorization", "Bearer " + token(coldJob))
+            .POST(HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)))
+            .build());
+    double register = (System.nanoTime() - t0) / 1e9;
+    report.add(String.format(Locale.ROOT,
+        "    of which the worker's registration (re-reads all frames: tar + archive sha256): %.2f s", register));
+    completeJob(coldJob);
+    awaitLive(setId);
+
+    // 3. restore into a fresh directory.
+    List<Run> baseRestore = new ArrayList<>();
+    List<Run> restore = new ArrayList<>();
+    Path baseOut = work.resolve(label + "-baseline-out");
+    for (int r = 0; r < repeat; r++) {
+      deleteTree(baseOut);
+      Files.createDirectories(baseOut);
+      sh("sync");
+      baseRestore.add(timed("curl -sSf '" + getUrl + "' | tar --zstd -xf - -C " + q(baseOut)));
+      deleteTree(baseOut);
+      String job = startJob();
+      deleteTree(tree);
+      sh("sync");
+      restore.add(ephemera(job, "restore", name, "--json"));
+      completeJob(job);
+    }
+    line(label, "restore", median(restore), "GET | tar --zstd -x", median(baseRestore), "≤ 1.0, stretch 0.7");
+    long restoredFiles;
+    try (Stream<Path> walk = Files.walk(tree)) {
+      restoredFiles = walk.filter(Files::isRegularFile).count();
+    }
+    if (restoredFiles != files) {
+      throw new IllegalStateException("restored " + restoredFiles + " files, expected " + files);
+    }
+
+    // 4. 1% of the files changed (a different 1% each round), persist again.
+    List<Run> baseWarm = new ArrayList<>();
+    List<Run> warm = new ArrayList<>();
+    List<Path> all;
+    try (Stream<Path> walk = Files.walk(tree)) {
+      all = walk.filter(Files::isRegularFile).sorted().toList();
+    }
+    for (int r = 0; r < repeat; r++) {
+      int changed = 0;
+      for (int i = r; i < all.size(); i += 100) {
+        Files.writeString(all.get(i), "\nchanged by the benchmark, round " + r + "\n", StandardOpenOption.APPEND);
+        changed++;
+      }
+      sh("sync");
+      log(label + ": changed " + changed + " of " + all.size() + " files");
+      baseWarm.add(timed(baselinePersist));
+      String job = startJob();
+      warm.add(ephemera(job, "persist", name, tree.toString(), "--json"));
+      completeJob(job);
+    }
+    Run w = median(warm);
+    double share = (double) w.json().get("bytes_uploaded").asLong() / coldJson.get("bytes_uploaded").asLong();
+    line(label, "persist after 1% changed", w, "tar | zstd -3 -T0 + PUT", median(baseWarm), "≤ 0.3");
+    report.add(String.format(Locale.ROOT, "    uploaded %s in %d of %d chunks = %.1f%% of the cold persist's bytes"
+            + " (goal ≤ 5%%)",
+        mb(w.json().get("bytes_uploaded").asLong()), w.json().get("chunks_uploaded").asLong(),
+        w.json().get("chunks").asLong(), 100 * share));
+    deleteTree(tree);
+    Files.deleteIfExists(baseArchive);
+  }
+
+  private void line(String label, String what, Run ours, String baseline, Run base, String goal) {
+    String s =
+        String.format(Locale.ROOT,
+            "  %-26s %6.2f s (cpu %5.1f s, peak RSS %4d MB) | %-24s %6.2f s (cpu %5.1f s, peak RSS %4d MB) | ratio"
+                + " %.2f (goal %s)",
+            what, ours.seconds(), ours.cpu(), ours.rssMb(), baseline, base.seconds(), base.cpu(), base.rssMb(),
+            ours.seconds() / base.seconds(), goal);
+    log(label + ":" + s);
+    report.add(s);
+  }
+
+  // ---- small-files tree ----
+
+  private Path smallTree(String spec) throws Exception {
+    if (!spec.equals("npm") && !spec.equals("generate")) {
+      return Path.of(spec).toAbsolutePath();
+    }
+    if (spec.equals("npm")) {
+      Path project = work.resolve("npm");
+      Path modules = project.resolve("node_modules");
+      if (Files.isDirectory(modules)) {
+        return modules;
+      }
+      Files.createDirectories(project);
+      Files.writeString(project.resolve("package.json"), "{\"name\":\"bench-tree\",\"version\":\"1.0.0\",\"private\":true}\n");
+      log("npm install " + String.join(" ", NPM_PACKAGES));
+      Run npm = sh("cd " + q(project) + " && npm install --no-audit --no-fund --loglevel=error "
+          + String.join(" ", NPM_PACKAGES) + " >&2", false);
+      if (npm.exit() == 0) {
+        return modules;
+      }
+      log("npm install failed (exit " + npm.exit() + "); generating a cargo-registry-like tree instead");
+      deleteTree(project);
+    }
+    return generateRegistry(work.resolve("generated-registry"));
+  }
+
+  /** A cargo-registry-like tree: 600 crates × about 60 source files of 0.2-20 KiB, compressible text. */
+  private static Path generateRegistry(Path root) throws IOException {
+    if (Files.isDirectory(root)) {
+      return root;
+    }
+    java.util.Random random = new java.util.Random(42);
+    String[] words = {"fn", "let", "mut", "impl", "struct", "pub", "use", "match", "Some", "None", "Ok", "Err",
+        "self", "where", "trait", "return", "u64", "String", "Vec", "&str", "{", "}", "(", ")", ";", "=>", "->"};
+    for (int c = 0; c < 600; c++) {
+      Path crate = root.resolve("src/index.crates.io-6f17d22bba15001f/crate-" + c + "-1." + (c % 7) + ".0");
+      int nFiles = 20 + random.nextInt(80);
+      for (int f = 0; f < nFiles; f++) {
+        Path file = crate.resolve((f % 5 == 0 ? "src/" : "src/m" + (f % 4) + "/") + "file" + f + ".rs");
+        Files.createDirectories(file.getParent());
+        StringBuilder sb = new StringBuilder();
+        int size = 200 + random.nextInt(random.nextInt(10) == 0 ? 60_000 : 6_000);
+        while (sb.length() < size) {
+          sb.append(words[random.nextInt(words.length)]).append(random.nextInt(5) == 0 ? '\n' : ' ');
+        }
+        Files.writeString(file, sb);
+      }
+      Files.writeString(crate.resolve("Cargo.toml"), "[package]\nname = \"crate-" + c + "\"\n");
+    }
+    return root;
+  }
+
+  // ---- jobs, through the real event and admin paths ----
+
+  private String startJob() {
+    jobCounter++;
+    return admin("emit", "started", "--bootstrap", bootstrap, "--push", "--branch", BRANCH, "--repo-id", "4242",
+        "--job-name", "bench-" + jobCounter);
+  }
+
+  private void completeJob(String job) {
+    admin("emit", "completed", "--bootstrap", bootstrap, "--job", job, "--push", "--branch", BRANCH, "--repo-id",
+        "4242", "--result", "success");
+  }
+
+  private static String admin(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    String[] full = new String[args.length + 1];
+    full[0] = "admin";
+    System.arraycopy(args, 0, full, 1, args.length);
+    int exit = Main.run(full, new PrintWriter(out, true), new PrintWriter(err, true));
+    if (exit != 0) {
+      throw new IllegalStateException("ephemera admin " + String.join(" ", args) + " failed: " + err);
+    }
+    return out.toString().trim();
+  }
+
+  private void awaitLive(String setId) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      Optional<SetRow> set = app.catalog().jdbi().withExtension(SetDao.class, d -> d.find(setId));
+      if (set.isPresent() && set.get().status() == SetStatus.LIVE) {
+        return;
+      }
+      Thread.sleep(50);
+    }
+    throw new IllegalStateException("set " + setId + " did not become live within 60 s");
+  }
+
+  private final Map<String, String> tokens = new LinkedHashMap<>();
+
+  private String token(String job) throws IOException {
+    String t = tokens.get(job);
+    if (t == null) {
+      HttpResponse<byte[]> r =
+          send(HttpRequest.newBuilder(api.resolve("/v1/admin/tokens"))
+              .header("Authorization", "Bearer " + ADMIN_TOKEN)
+              .POST(HttpRequest.BodyPublishers.ofString("{\"job_id\":\"" + job + "\"}"))
+              .build());
+      t = JSON.readTree(r.body()).get("token").asText();
+      tokens.put(job, t);
+    }
+    return t;
+  }
+
+  private HttpRequest get(String path, String token) {
+    return HttpRequest.newBuilder(api.resolve(path)).header("Authorization", "Bearer " + token).GET().build();
+  }
+
+  private HttpResponse<byte[]> send(HttpRequest request) throws IOException {
+    try {
+      HttpResponse<byte[]> r = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+      if (r.statusCode() / 100 != 2) {
+        throw new IOException(request.uri() + ": " + r.statusCode() + " " + new String(r.body(), StandardCharsets.UTF_8));
+      }
+      return r;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
+  }
+
+  // ---- S3 ----
+
+  private void emptyChunks() {
+    for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(BUCKET).prefix("chunks/")).contents()) {
+      s3.deleteObject(b -> b.bucket(BUCKET).key(o.key()));
+    }
+  }
+
+  private String presignPut(String key) {
+    return presigner
+        .presignPutObject(p -> p.signatureDuration(Duration.ofHours(6)).putObjectRequest(b -> b.bucket(BUCKET).key(key)))
+        .url()
+        .toString();
+  }
+
+  private String presignGet(String key) {
+    return presigner
+        .presignGetObject(p -> p.signatureDuration(Duration.ofHours(6)).getObjectRequest(b -> b.bucket(BUCKET).key(key)))
+        .url()
+        .toString();
+  }
+
+  // ---- processes ----
+
+  /** One measured command: wall seconds, user+system CPU seconds, peak RSS of its largest process, its output. */
+  record Run(double seconds, double cpu, long rssMb, int exit, String out, String err) {
+    JsonNode json() {
+      try {
+        return JSON.readTree(out.strip().lines().reduce((a, b) -> b).orElse(""));
+      } catch (IOException e) {
+        throw new IllegalStateException("not JSON: " + out, e);
+      }
+    }
+  }
+
+  private Run ephemera(String job, String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of("/usr/bin/time", "-v", repo.resolve("bin/ephemera").toString()));
+    cmd.addAll(List.of(args));
+    Map<String, String> env = new LinkedHashMap<>();
+    env.put("EPHEMERA_URL", api.toString());
+    env.put("EPHEMERA_TOKEN", token(job));
+    env.put("BUILDOMAT_JOB_ID", job);
+    String opts = "-XX:+UseParallelGC -Xshare:auto -Xmx256m";
+    if (jfr) {
+      Path recording = work.resolve("jfr").resolve(args[0] + "-" + job + ".jfr");
+      Files.createDirectories(recording.getParent());
+      opts += " -XX:StartFlightRecording=filename=" + recording + ",settings=profile";
+      log("recording " + recording);
+    }
+    env.put("EPHEMERA_JAVA_OPTS", opts);
+    Run r = exec(cmd, env);
+    if (r.exit() != 0) {
+      throw new IllegalStateException("ephemera " + String.join(" ", args) + " exited " + r.exit() + ":\n" + r.err());
+    }
+    log("ephemera " + args[0] + ": " + r.out().trim());
+    return r;
+  }
+
+  private Run timed(String script) throws Exception {
+    Run r = exec(List.of("/usr/bin/time", "-v", "bash", "-o", "pipefail", "-c", script), Map.of());
+    if (r.exit() != 0) {
+      throw new IllegalStateException(script + " exited " + r.exit() + ":\n" + r.err());
+    }
+    return r;
+  }
+
+  private Run sh(String script) throws Exception {
+    return sh(script, true);
+  }
+
+  private Run sh(String script, boolean check) throws Exception {
+    Run r = exec(List.of("bash", "-o", "pipefail", "-c", script), Map.of());
+    if (check && r.exit() != 0) {
+      throw new IllegalStateException(script + " exited " + r.exit() + ":\n" + r.err());
+    }
+    return r;
+  }
+
+  private Run exec(List<String> cmd, Map<String, String> env) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().putAll(env);
+    pb.environment().putIfAbsent("LC_ALL", "C.UTF-8");
+    Path outFile = Files.createTempFile("bench-out", ".txt");
+    Path errFile = Files.createTempFile("bench-err", ".txt");
+    pb.redirectOutput(outFile.toFile());
+    pb.redirectError(errFile.toFile());
+    long t0 = System.nanoTime();
+    Process p = pb.start();
+    int exit = p.waitFor();
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    String out = Files.readString(outFile);
+    String err = Files.readString(errFile);
+    Files.delete(outFile);
+    Files.delete(errFile);
+    Function<String, String> field =
+        key -> err.lines().filter(l -> l.trim().startsWith(key)).map(l -> l.substring(l.lastIndexOf(':') + 1).trim())
+            .findFirst().orElse("0");
+    double cpu = Double.parseDouble(field.apply("User time (seconds)")) + Double.parseDouble(field.apply(
+        "System time (seconds)"));
+    long rss = Long.parseLong(field.apply("Maximum resident set size (kbytes)")) / 1024;
+    return new Run(seconds, cpu, rss, exit, out, err);
+  }
+
+  private static Run median(List<Run> runs) {
+    List<Run> sorted = new ArrayList<>(runs);
+    sorted.sort((a, b) -> Double.compare(a.seconds(), b.seconds()));
+    return sorted.get(sorted.size() / 2);
+  }
+
+  private static Run last(List<Run> runs) {
+    return runs.get(runs.size() - 1);
+  }
+
+  // ---- small helpers ----
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+
+  private static String q(Path p) {
+    return "'" + p.toString().replace("'", "'\\''") + "'";
+  }
+
+  private static String mb(long bytes) {
+    return String.format(Locale.ROOT, "%.0f MB", bytes / 1e6);
+  }
+
+  private static void log(String s) {
+    System.out.println("bench: " + s);
+    System.out.flush();
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    // chmod first: the trees hold read-only directories.
+    ProcessBuilder pb = new ProcessBuilder("bash", "-c", "chmod -R u+rwx " + q(root) + " && rm -rf " + q(root));
+    pb.inheritIO();
+    try {
+      if (pb.start().waitFor() != 0) {
+        throw new IOException("could not delete " + root);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
+  }
+}
