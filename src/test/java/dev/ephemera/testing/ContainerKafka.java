@@ -11,13 +11,30 @@ import java.util.List;
 final class ContainerKafka {
   private ContainerKafka() {}
 
-  static String start(List<AutoCloseable> started) {
-    String dockerHost = System.getenv("DOCKER_HOST");
-    boolean socket = Files.exists(Path.of("/var/run/docker.sock"));
-    if ((dockerHost == null || dockerHost.isBlank()) && !socket) {
+  /** A unix socket that exists, or a TCP address that accepts a connection. */
+  static boolean daemonReachable(String dockerHost) {
+    if (dockerHost.isBlank() || dockerHost.startsWith("unix://")) {
+      String path = dockerHost.isBlank() ? "/var/run/docker.sock" : dockerHost.substring("unix://".length());
+      return Files.exists(Path.of(path));
+    }
+    try {
+      java.net.URI uri = java.net.URI.create(dockerHost.replaceFirst("^tcp://", "http://"));
+      try (java.net.Socket s = new java.net.Socket()) {
+        s.connect(new java.net.InetSocketAddress(uri.getHost(), uri.getPort()), 1000);
+        return true;
+      }
+    } catch (IllegalArgumentException | java.io.IOException e) {
+      return false;
+    }
+  }
+
+  static String start(List<AutoCloseable> started, java.util.Map<String, String> env) {
+    String dockerHost = env.getOrDefault("DOCKER_HOST", "");
+    if (!daemonReachable(dockerHost)) {
       throw new IllegalStateException(
-          "EPHEMERA_TEST_KAFKA=container needs a Docker daemon, but neither DOCKER_HOST nor /var/run/docker.sock"
-              + " exists; unset EPHEMERA_TEST_KAFKA to use the embedded KRaft broker");
+          "EPHEMERA_TEST_KAFKA=container needs a Docker daemon, but none answers at "
+              + (dockerHost.isBlank() ? "/var/run/docker.sock" : dockerHost)
+              + "; unset EPHEMERA_TEST_KAFKA to use the embedded KRaft broker");
     }
     try {
       Class<?> type = Class.forName("org.testcontainers.kafka.KafkaContainer");

@@ -46,7 +46,7 @@ public final class TestServices {
       if (external != null && !external.isBlank()) {
         kafka = new KafkaEndpoint(external);
       } else if (mode.equals("container")) {
-        kafka = new KafkaEndpoint(ContainerKafka.start(started));
+        kafka = new KafkaEndpoint(ContainerKafka.start(started, env));
       } else if (mode.equals("embedded")) {
         EmbeddedKafka broker = startOrFail("Kafka", () -> EmbeddedKafka.start(null));
         started.add(broker);
