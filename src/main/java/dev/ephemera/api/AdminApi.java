@@ -448,7 +448,7 @@ public final class AdminApi {
   }
 
   /** Bytes for people: {@code 812 B}, {@code 3.4 MiB}. */
-  static String size(long n) {
+  public static String size(long n) {
     if (n < 1024) {
       return n + " B";
     }
@@ -461,4 +461,5 @@ public final class AdminApi {
     }
     return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
   }
+
 }

@@ -8,18 +8,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.Callable;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -140,12 +133,7 @@ public final class AdminCommand {
     public Integer call() throws Exception {
       EventCodec codec = new EventCodec();
       String servers = bootstrap != null ? bootstrap : "localhost:9092";
-      Properties props = new Properties();
-      props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
-      props.put(ProducerConfig.ACKS_CONFIG, "all");
-      props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000");
-      try (KafkaProducer<String, byte[]> producer =
-          new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
+      try (EventPublisher publisher = new EventPublisher(servers)) {
         for (Path file : files) {
           byte[] bytes = Files.readAllBytes(file);
           CloudEvent event;
@@ -154,9 +142,7 @@ public final class AdminCommand {
           } catch (dev.ephemera.event.InvalidEventException e) {
             throw new CliFailure(CliFailure.Kind.CHECK, "publish: " + file + ": " + e.getMessage());
           }
-          ProducerRecord<String, byte[]> record = new ProducerRecord<>(event.topic(), event.key(), bytes);
-          record.headers().add("content-type", EventCodec.CONTENT_TYPE.getBytes(StandardCharsets.UTF_8));
-          var meta = producer.send(record).get();
+          var meta = publisher.send(event, bytes);
           spec.commandLine()
               .getOut()
               .printf(
