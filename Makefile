@@ -19,6 +19,10 @@ demo: package    ## the example scenario, step by step, against `make run` (or i
 bench: package   ## archive benchmark vs tar | zstd (prints ratios)
 	scripts/bench.sh $(ARGS)
 
+bench-worker:    ## worker throughput vs a plain Kafka consumer, and staging latency (ARGS="--events 100000 --owners 1000 --rate 500")
+	$(MVN) -q -DskipTests test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/dev-classpath.txt
+	java -Xmx1g -cp target/test-classes:target/classes:$$(cat target/dev-classpath.txt) dev.ephemera.dev.bench.WorkerBenchmark $(ARGS)
+
 check-dashboards: ## grafana/dashboards/*.json type-checked against @grafana/schema (npm, pinned in grafana/check)
 	cd grafana/check && npm ci --no-audit --no-fund --silent && npm run --silent check
 

@@ -67,9 +67,11 @@ public final class ApiServer implements AutoCloseable {
                 200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape().getBytes(StandardCharsets.UTF_8)));
     server = HttpServer.create(new InetSocketAddress(host, port), 128);
     AtomicInteger n = new AtomicInteger();
-    executor =
+    // A ThreadPoolExecutor grows past its core size only when its queue is full, so the core size is the real
+    // concurrency: 64 threads (idle ones time out), then up to 1024 queued requests; beyond that a request is refused.
+    ThreadPoolExecutor pool =
         new ThreadPoolExecutor(
-            4,
+            64,
             64,
             60,
             TimeUnit.SECONDS,
@@ -79,6 +81,8 @@ public final class ApiServer implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
+    pool.allowCoreThreadTimeOut(true);
+    executor = pool;
     server.setExecutor(executor);
     server.createContext("/", router);
   }
