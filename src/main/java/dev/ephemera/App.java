@@ -110,6 +110,15 @@ public final class App implements AutoCloseable {
         new EventApplier(catalog, codec, links, control, config.eventSource(), clock, meters);
     collector[0] =
         new Collector(catalog, store, applier::emit, clock, meters, config.gc().grace(), config.gc().interval());
+    OutboxPublisher publisher =
+        new OutboxPublisher(
+            catalog,
+            config.kafka().bootstrap(),
+            config.kafka().topicPrefix(),
+            Duration.ofMillis(100),
+            clock,
+            meters,
+            faults);
     EventConsumer consumer =
         new EventConsumer(
             config.kafka().bootstrap(),
@@ -120,16 +129,8 @@ public final class App implements AutoCloseable {
             Duration.ofSeconds(30),
             config.kafka().sessionTimeout(),
             faults,
+            publisher::nudge,
             meters);
-    OutboxPublisher publisher =
-        new OutboxPublisher(
-            catalog,
-            config.kafka().bootstrap(),
-            config.kafka().topicPrefix(),
-            Duration.ofMillis(100),
-            clock,
-            meters,
-            faults);
     ObjectMapper json = EventCodec.newMapper();
     JobApi jobApi =
         new JobApi(catalog, store, signer, links, config.auth().adminToken(), config.auth().jobTokenTtl(), clock, meters);

@@ -29,6 +29,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class Control implements ControlHandler {
   private static final Logger LOGGER = LoggerFactory.getLogger(Control.class);
+  private static final com.fasterxml.jackson.databind.ObjectMapper SELECTOR_JSON = EventCodec.newMapper();
 
   private final Clock clock;
   private final Meters meters;
@@ -121,7 +122,7 @@ public final class Control implements ControlHandler {
 
   private static String selectorJson(Invalidate.Selector selector) {
     try {
-      return EventCodec.newMapper().writeValueAsString(selector);
+      return SELECTOR_JSON.writeValueAsString(selector);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }

@@ -46,6 +46,8 @@ public final class EventConsumer implements Runnable {
   private final List<String> topics;
   private final EventApplier applier;
   private final Faults faults;
+  /** Told after a batch committed (wakes the outbox publisher instead of letting it poll). */
+  private final Runnable afterCommit;
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final Duration maxBackoff;
@@ -65,8 +67,10 @@ public final class EventConsumer implements Runnable {
       Duration maxBackoff,
       Duration sessionTimeout,
       Faults faults,
+      Runnable afterCommit,
       Meters meters) {
     this.faults = faults;
+    this.afterCommit = afterCommit;
     this.meters = meters;
     this.props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -127,25 +131,33 @@ public final class EventConsumer implements Runnable {
         meters.kafkaCall("poll", true, System.nanoTime() - pollStart);
         boolean failed = false;
         for (TopicPartition tp : records.partitions()) {
-          for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
-            try {
-              applier.apply(new Incoming(logical(r.topic()), r.partition(), r.offset(), r.key(), r.value()));
-              done.put(tp, new OffsetAndMetadata(r.offset() + 1));
+          // One transaction per partition's batch; one owner's events stay in order within it.
+          List<ConsumerRecord<byte[], byte[]>> batch = records.records(tp);
+          List<Incoming> incoming = new java.util.ArrayList<>(batch.size());
+          for (ConsumerRecord<byte[], byte[]> r : batch) {
+            incoming.add(new Incoming(logical(r.topic()), r.partition(), r.offset(), r.key(), r.value()));
+          }
+          long first = batch.get(0).offset();
+          try {
+            applier.applyAll(incoming);
+            afterCommit.run();
+            done.put(tp, new OffsetAndMetadata(batch.get(batch.size() - 1).offset() + 1));
+            for (int i = 0; i < batch.size(); i++) {
               faults.at(Faults.AFTER_APPLY);
-            } catch (RuntimeException e) {
-              // Transient: rewind this partition to the failed record; the next poll retries it.
-              failed = true;
-              meters.eventError("transient");
-              LOGGER
-                  .atWarn()
-                  .addKeyValue("topic", r.topic())
-                  .addKeyValue("partition", r.partition())
-                  .addKeyValue("offset", r.offset())
-                  .setCause(e)
-                  .log("applying a record failed; will retry");
-              c.seek(tp, r.offset());
-              break;
             }
+          } catch (RuntimeException e) {
+            // Transient: nothing of the batch was applied; rewind the partition to its start and retry it.
+            failed = true;
+            meters.eventError("transient");
+            LOGGER
+                .atWarn()
+                .addKeyValue("topic", tp.topic())
+                .addKeyValue("partition", tp.partition())
+                .addKeyValue("offset", first)
+                .addKeyValue("records", batch.size())
+                .setCause(e)
+                .log("applying records failed; will retry");
+            c.seek(tp, first);
           }
         }
         commit(c, done);

@@ -44,6 +44,7 @@ public final class OutboxPublisher implements Runnable {
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final Object wake = new Object();
+  private boolean nudged; // guarded by wake
   private volatile OutboxBacklog lastBacklog = new OutboxBacklog(0, java.util.Optional.empty());
 
   public OutboxPublisher(
@@ -148,9 +149,10 @@ public final class OutboxPublisher implements Runnable {
         });
   }
 
-  /** Wakes the publisher early (after a transaction wrote to the outbox). */
+  /** Wakes the publisher early (after a transaction wrote to the outbox); a nudge is never lost. */
   public void nudge() {
     synchronized (wake) {
+      nudged = true;
       wake.notifyAll();
     }
   }
@@ -158,13 +160,18 @@ public final class OutboxPublisher implements Runnable {
   private void pause(long ms) {
     synchronized (wake) {
       try {
-        wake.wait(Math.max(1, ms));
+        if (!nudged) {
+          wake.wait(Math.max(1, ms));
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         running.set(false);
+      } finally {
+        nudged = false;
       }
     }
   }
+
 
   public boolean stop(Duration timeout) throws InterruptedException {
     running.set(false);
