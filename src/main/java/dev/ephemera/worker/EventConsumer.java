@@ -6,12 +6,17 @@ import io.micrometer.core.instrument.Gauge;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -48,6 +53,15 @@ public final class EventConsumer implements Runnable {
   private final Faults faults;
   /** Told after a batch committed (wakes the outbox publisher instead of letting it poll). */
   private final Runnable afterCommit;
+  /** Applies the batches of different partitions concurrently; each thread holds one database connection at a time. */
+  private final ExecutorService appliers =
+      Executors.newFixedThreadPool(
+          Math.max(2, 2 * Runtime.getRuntime().availableProcessors()),
+          task -> {
+            Thread t = new Thread(task, "ephemera-apply");
+            t.setDaemon(true);
+            return t;
+          });
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final Duration maxBackoff;
@@ -87,6 +101,24 @@ public final class EventConsumer implements Runnable {
     this.topics = topics.stream().map(t -> topicPrefix + t).toList();
     this.applier = applier;
     this.maxBackoff = maxBackoff;
+  }
+
+  /** Waits for one partition's batch; its failure is rethrown as is (a RuntimeException), an Error is fatal. */
+  private static void await(Future<?> future) {
+    try {
+      future.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while applying", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      if (e.getCause() instanceof Error error) {
+        throw error;
+      }
+      throw new IllegalStateException(e.getCause());
+    }
   }
 
   @Override
@@ -130,17 +162,28 @@ public final class EventConsumer implements Runnable {
         }
         meters.kafkaCall("poll", true, System.nanoTime() - pollStart);
         boolean failed = false;
+        // Partitions hold different owners, so their batches are applied concurrently, each in its own transaction;
+        // within a partition the order is kept (one batch per partition at a time). The consumer itself (seek,
+        // commit) stays on this thread: KafkaConsumer is not thread-safe.
+        Map<TopicPartition, Future<?>> applying = new LinkedHashMap<>();
+        Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> batches = new LinkedHashMap<>();
         for (TopicPartition tp : records.partitions()) {
-          // One transaction per partition's batch; one owner's events stay in order within it.
           List<ConsumerRecord<byte[], byte[]>> batch = records.records(tp);
           List<Incoming> incoming = new java.util.ArrayList<>(batch.size());
           for (ConsumerRecord<byte[], byte[]> r : batch) {
             incoming.add(new Incoming(logical(r.topic()), r.partition(), r.offset(), r.key(), r.value()));
           }
+          batches.put(tp, batch);
+          applying.put(tp, appliers.submit(() -> applier.applyAll(incoming)));
+        }
+        boolean applied = false;
+        for (Map.Entry<TopicPartition, Future<?>> entry : applying.entrySet()) {
+          TopicPartition tp = entry.getKey();
+          List<ConsumerRecord<byte[], byte[]>> batch = batches.get(tp);
           long first = batch.get(0).offset();
           try {
-            applier.applyAll(incoming);
-            afterCommit.run();
+            await(entry.getValue());
+            applied = true;
             done.put(tp, new OffsetAndMetadata(batch.get(batch.size() - 1).offset() + 1));
             for (int i = 0; i < batch.size(); i++) {
               faults.at(Faults.AFTER_APPLY);
@@ -159,6 +202,9 @@ public final class EventConsumer implements Runnable {
                 .log("applying records failed; will retry");
             c.seek(tp, first);
           }
+        }
+        if (applied) {
+          afterCommit.run();
         }
         commit(c, done);
         updateLag(c);
@@ -179,6 +225,7 @@ public final class EventConsumer implements Runnable {
       LOGGER.atError().setCause(e).log("consumer loop died");
       throw e;
     } finally {
+      appliers.shutdownNow();
       lagGauges.keySet().forEach(this::unwatchLag);
       stopped.countDown();
     }
