@@ -84,7 +84,7 @@ public final class Demo {
     String jobA = capture("admin", "emit", "started", "--pr", "1432", "--branch", "fix-flake", "--declare", "registry");
     env.put("BUILDOMAT_JOB_ID", jobA);
     env.put("EPHEMERA_TOKEN", capture("admin", "token", jobA));
-    step("Inside job A: restore misses (nothing persisted yet) and says so, exit 0");
+    step("Inside job A: restore (on a fresh stack a miss: nothing persisted yet; it says so and exits 0)");
     ephemera("restore", "registry");
     step("Inside job A: persist the tree");
     ephemera("persist", "registry", dir.toString());

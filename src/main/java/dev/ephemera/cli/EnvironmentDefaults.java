@@ -21,6 +21,9 @@ final class EnvironmentDefaults implements IDefaultValueProvider {
           "--topic-prefix", "EPHEMERA_KAFKA_TOPIC_PREFIX",
           "--requested-by", "USER");
 
+  /** Flags that default from the job's environment only in job-side commands. */
+  static final java.util.Set<String> JOB_ONLY = java.util.Set.of("--job", "--token");
+
   private final Map<String, String> env;
 
   EnvironmentDefaults(Map<String, String> env) {
@@ -31,6 +34,11 @@ final class EnvironmentDefaults implements IDefaultValueProvider {
   public String defaultValue(ArgSpec arg) {
     if (arg instanceof OptionSpec option) {
       String variable = VARIABLES.get(option.longestName());
+      // The job's own identity only fills in commands run inside the job: `admin emit --job` names a new job.
+      if (JOB_ONLY.contains(option.longestName())
+          && !(option.command().userObject() instanceof JobCommand)) {
+        return null;
+      }
       if (variable != null) {
         String value = env.get(variable);
         return value == null || value.isBlank() ? null : value;
