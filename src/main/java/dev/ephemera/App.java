@@ -92,7 +92,7 @@ public final class App implements AutoCloseable {
             registry);
     MeteredSql.install(catalog.jdbi(), meters);
     ObjectStore store = new MeteredObjectStore(ObjectStores.fromConfig(config.store()), meters);
-    Signer signer = new Signer(config.auth().signingKey(), clock);
+    Signer signer = new Signer(config.auth().signingKey(), config.auth().previousSigningKey(), clock);
     DownloadLinks links = new DownloadLinks(config.http().publicUrl(), signer, config.linkTtl());
     EventCodec codec = new EventCodec();
     // The collector emits through the applier's outbox writer, which needs the applier, which needs the control

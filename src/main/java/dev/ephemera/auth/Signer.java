@@ -29,13 +29,23 @@ public final class Signer {
   private static final Base64.Encoder B64 = Base64.getUrlEncoder().withoutPadding();
 
   private final byte[] key;
+  private final byte[] previous;
   private final Clock clock;
 
   public Signer(byte[] key, Clock clock) {
-    if (key.length < 32) {
-      throw new IllegalArgumentException("signing key must be at least 32 bytes");
+    this(key, null, clock);
+  }
+
+  /**
+   * A signer minting with {@code key} and also accepting what {@code previous} (nullable) signed: during a key
+   * rotation, tokens and links handed out before it keep working until the previous key is dropped.
+   */
+  public Signer(byte[] key, byte[] previous, Clock clock) {
+    if (key.length < 32 || (previous != null && previous.length < 32)) {
+      throw new IllegalArgumentException("signing keys must be at least 32 bytes");
     }
     this.key = key.clone();
+    this.previous = previous == null ? null : previous.clone();
     this.clock = clock;
   }
 
@@ -59,7 +69,7 @@ public final class Signer {
       return Optional.empty();
     }
     String body = parts[0] + "." + parts[1] + "." + parts[2];
-    if (!constantTimeEquals(mac("token|" + body), parts[3])) {
+    if (!signed("token|" + body, parts[3])) {
       return Optional.empty();
     }
     try {
@@ -89,10 +99,19 @@ public final class Signer {
     } catch (NumberFormatException e) {
       return false;
     }
-    return constantTimeEquals(mac("link|" + setId + "|" + expires), sig);
+    return signed("link|" + setId + "|" + expires, sig);
+  }
+
+  /** Whether {@code sig} is the MAC of {@code message} under the current key or the previous one. */
+  private boolean signed(String message, String sig) {
+    return constantTimeEquals(mac(key, message), sig) || (previous != null && constantTimeEquals(mac(previous, message), sig));
   }
 
   private String mac(String message) {
+    return mac(key, message);
+  }
+
+  private static String mac(byte[] key, String message) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(key, "HmacSHA256"));

@@ -56,7 +56,7 @@ public record EphemeraConfig(
   public record Http(String host, int port, URI publicUrl) {}
 
   /** Secrets: the admin bearer token and the HMAC key signing job tokens and download links. */
-  public record Auth(String adminToken, byte[] signingKey, Duration jobTokenTtl) {}
+  public record Auth(String adminToken, byte[] signingKey, Duration jobTokenTtl, byte[] previousSigningKey) {}
 
   /**
    * The collector: how often it evicts over-quota and idle sets and deletes unreferenced chunks, and how long a chunk
@@ -97,6 +97,7 @@ public record EphemeraConfig(
     d.put("http.public-url", "http://localhost:8080");
     d.put("auth.admin-token", "");
     d.put("auth.signing-key", "");
+    d.put("auth.previous-signing-key", "");
     d.put("auth.job-token-ttl", "24h");
     d.put("links.ttl", "30d");
     d.put("events.source", "urn:ephemera:worker");
@@ -156,7 +157,15 @@ public record EphemeraConfig(
         new Auth(
             adminToken,
             signingKey.getBytes(java.nio.charset.StandardCharsets.UTF_8),
-            s.duration("auth.job-token-ttl")),
+            s.duration("auth.job-token-ttl"),
+            s.optional("auth.previous-signing-key")
+                .map(k -> {
+                  if (k.length() < 32) {
+                    throw new ConfigException("setting 'auth.previous-signing-key' must be at least 32 characters");
+                  }
+                  return k.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                })
+                .orElse(null)),
         s.duration("links.ttl"),
         s.required("events.source"),
         new Gc(positiveDuration(s, "gc.interval"), s.duration("gc.grace")),

@@ -57,4 +57,20 @@ class SignerTest {
     String sig = query.substring(query.indexOf("sig=") + 4);
     assertThat(signer.verifyJobToken("ejt1.01JOB." + expires + "." + sig)).isEmpty();
   }
+
+  @Test
+  void duringARotationWhatThePreviousKeySignedStillVerifiesButNothingNewIsSignedWithIt() {
+    byte[] next = "the-next-signing-key-0123456789abcdef".getBytes(StandardCharsets.UTF_8);
+    String oldToken = signer.mintJobToken("01JOB", Duration.ofHours(1)).token();
+    String oldLink = signer.signLink("SET1", Duration.ofDays(1));
+    var rotating = new Signer(next, KEY, Clock.fixed(NOW, ZoneOffset.UTC));
+    assertThat(rotating.verifyJobToken(oldToken)).contains("01JOB");
+    String expires = oldLink.substring("expires=".length(), oldLink.indexOf('&'));
+    assertThat(rotating.verifyLink("SET1", expires, oldLink.substring(oldLink.indexOf("sig=") + 4))).isTrue();
+    String newToken = rotating.mintJobToken("01JOB", Duration.ofHours(1)).token();
+    assertThat(signer.verifyJobToken(newToken)).as("minted with the new key").isEmpty();
+    var rotated = new Signer(next, Clock.fixed(NOW, ZoneOffset.UTC));
+    assertThat(rotated.verifyJobToken(oldToken)).as("once the previous key is dropped").isEmpty();
+    assertThat(rotated.verifyJobToken(newToken)).contains("01JOB");
+  }
 }
