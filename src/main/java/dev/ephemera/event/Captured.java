@@ -17,14 +17,10 @@ public record Captured(
     long archiveSize,
     int fileCount,
     boolean headMoved)
-    implements EventData {
+    implements JobSetEvent {
 
   public Captured {
-    Check.ulid(jobId, "job_id");
-    Check.owner(owner, "owner");
-    Check.setName(name, "name");
-    Check.ulid(setId, "set_id");
-    Check.scope(scope, "scope");
+    JobSetEvent.check(jobId, owner, name, setId, scope);
     Check.sha256(tarSha256, "tar_sha256");
     Check.nonNegative(tarSize, "tar_size");
     Check.sha256(archiveSha256, "archive_sha256");
@@ -35,15 +31,5 @@ public record Captured(
   @Override
   public EventType type() {
     return EventType.CAPTURED;
-  }
-
-  @Override
-  public String subject() {
-    return jobId;
-  }
-
-  @Override
-  public String key() {
-    return owner;
   }
 }
