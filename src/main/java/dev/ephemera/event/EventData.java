@@ -9,7 +9,7 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
  * <p>Java names are camelCase; on the wire they are snake_case ({@link EventCodec}).
  */
 public sealed interface EventData
-    permits JobEvent, JobSetEvent, Invalidate, Gc, Used, Invalidated, Evicted {
+    permits JobEvent, JobSetEvent, OwnerEvent, Gc, Used {
 
   /** The event type this data belongs to. */
   @JsonIgnore

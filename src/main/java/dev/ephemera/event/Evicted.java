@@ -8,7 +8,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param archiveSize compressed bytes the set accounted for against the quota
  */
 public record Evicted(String owner, String name, String setId, String scope, Reason reason, long archiveSize)
-    implements EventData {
+    implements OwnerEvent {
 
   /** Which limit evicted the set. */
   public enum Reason {
@@ -32,15 +32,5 @@ public record Evicted(String owner, String name, String setId, String scope, Rea
   @Override
   public EventType type() {
     return EventType.EVICTED;
-  }
-
-  @Override
-  public String subject() {
-    return owner;
-  }
-
-  @Override
-  public String key() {
-    return owner;
   }
 }

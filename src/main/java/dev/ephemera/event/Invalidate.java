@@ -10,7 +10,7 @@ import java.time.Instant;
  * @param requestedBy who asked (a person or tool), for the audit trail
  */
 public record Invalidate(String owner, Selector selector, String reason, String requestedBy)
-    implements EventData {
+    implements OwnerEvent {
 
   /**
    * Which of the owner's sets to invalidate; every criterion is optional and they combine with AND,
@@ -86,15 +86,5 @@ public record Invalidate(String owner, Selector selector, String reason, String 
   @Override
   public EventType type() {
     return EventType.INVALIDATE;
-  }
-
-  @Override
-  public String subject() {
-    return owner;
-  }
-
-  @Override
-  public String key() {
-    return owner;
   }
 }

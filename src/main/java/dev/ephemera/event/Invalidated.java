@@ -15,7 +15,7 @@ public record Invalidated(
     String reason,
     String invalidationId,
     String headNow)
-    implements EventData {
+    implements OwnerEvent {
 
   public Invalidated {
     Check.owner(owner, "owner");
@@ -30,15 +30,5 @@ public record Invalidated(
   @Override
   public EventType type() {
     return EventType.INVALIDATED;
-  }
-
-  @Override
-  public String subject() {
-    return owner;
-  }
-
-  @Override
-  public String key() {
-    return owner;
   }
 }
