@@ -133,7 +133,8 @@ public final class App implements AutoCloseable {
             meters);
     ObjectMapper json = EventCodec.newMapper();
     JobApi jobApi =
-        new JobApi(catalog, store, signer, links, config.auth().adminToken(), config.auth().jobTokenTtl(), clock, meters);
+        new JobApi(catalog, store, signer, links, config.auth().adminToken(), config.auth().jobTokenTtl(), clock, meters,
+            config.store().s3DirectDownloads());
     ApiServer api =
         new ApiServer(
             config.http().host(),

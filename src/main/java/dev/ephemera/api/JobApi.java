@@ -45,6 +45,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
+import org.jdbi.v3.core.mapper.reflect.ConstructorMapper;
 
 /**
  * The HTTP API the job-side CLI talks to, and the signed download links. Every job call carries a job token naming
@@ -69,6 +70,8 @@ public final class JobApi {
   private final Duration jobTokenTtl;
   private final Clock clock;
   private final Meters meters;
+  /** Whether restoring jobs get presigned chunk URLs (when the store can sign them). */
+  private final boolean directDownloads;
 
   public JobApi(
       Catalog catalog,
@@ -78,7 +81,8 @@ public final class JobApi {
       String adminToken,
       Duration jobTokenTtl,
       Clock clock,
-      Meters meters) {
+      Meters meters,
+      boolean directDownloads) {
     this.catalog = catalog;
     this.store = store;
     this.signer = signer;
@@ -87,6 +91,7 @@ public final class JobApi {
     this.jobTokenTtl = jobTokenTtl;
     this.clock = clock;
     this.meters = meters;
+    this.directDownloads = directDownloads;
   }
 
   public static String chunkKey(String sha256) {
@@ -109,6 +114,7 @@ public final class JobApi {
         .route("POST", "/v1/jobs/{job}/sets", this::register)
         .route("GET", "/v1/jobs/{job}/sets/{set}/manifest", this::manifest)
         .route("GET", "/v1/jobs/{job}/sets/{set}/chunks/{sha}", this::chunk)
+        .route("GET", "/v1/jobs/{job}/sets/{set}/chunk-urls", this::chunkUrls)
         .route("POST", "/v1/jobs/{job}/restores", this::restored)
         .route("GET", "/v1/sets/{set}/archive.tar.zst", this::archive);
   }
@@ -553,7 +559,7 @@ public final class JobApi {
 
   private HttpRouter.Response chunk(HttpRouter.Request request) throws IOException {
     Caller caller = caller(request);
-    SetRow set = findSet(request.param("set"));
+    SetRow set = findSetWithoutManifest(request.param("set"));
     readLevel(caller, set, true);
     String sha = request.param("sha");
     requireSha(sha);
@@ -578,6 +584,86 @@ public final class JobApi {
     } catch (NoSuchObjectException e) {
       throw ApiException.notFound("chunk " + sha + " is missing from the store");
     }
+  }
+
+  /** How long a presigned chunk URL handed to a restoring job stays valid. */
+  static final Duration CHUNK_URL_TTL = Duration.ofHours(1);
+
+  /**
+   * Direct download URLs for the chunks of one set, for a job that may read it.
+   *
+   * @param expiresAt when the URLs stop working (the client falls back to the proxied chunk route after that)
+   * @param chunks presigned GET URL by chunk sha256; empty when the store cannot presign (a local directory) or
+   *     direct downloads are turned off: then the client uses {@code GET .../chunks/{sha}}
+   */
+  public record ChunkUrls(Instant expiresAt, Map<String, String> chunks) {}
+
+  /**
+   * Hands out presigned GET URLs for exactly the chunks of the set (never other keys), so a restore fetches the
+   * bytes from the object store without a hop through the worker. Safe because the URLs grant nothing the job could
+   * not already read through the proxied route, and because the client verifies every chunk against its sha256
+   * before using a byte of it, wherever it came from.
+   */
+  private HttpRouter.Response chunkUrls(HttpRouter.Request request) {
+    Caller caller = caller(request);
+    SetRow set = findSetWithoutManifest(request.param("set"));
+    readLevel(caller, set, true);
+    Instant expires = clock.instant().plus(CHUNK_URL_TTL);
+    Map<String, String> urls = new LinkedHashMap<>();
+    if (directDownloads) {
+      List<String> shas =
+          catalog
+              .jdbi()
+              .withHandle(
+                  h ->
+                      h.createQuery("select chunk_sha256 from set_chunks where set_id = :s order by ord")
+                          .bind("s", set.setId())
+                          .mapTo(String.class)
+                          .list());
+      for (String sha : shas) {
+        if (urls.containsKey(sha)) {
+          continue;
+        }
+        Optional<java.net.URI> url = store.presignGet(chunkKey(sha), CHUNK_URL_TTL);
+        if (url.isEmpty()) {
+          urls.clear();
+          break;
+        }
+        urls.put(sha, url.get().toString());
+      }
+    }
+    return HttpRouter.Response.ok(new ChunkUrls(expires, urls));
+  }
+
+  /**
+   * The set's row without its manifest (which is megabytes for a set of many files, and would otherwise be read and
+   * decoded on every chunk request).
+   */
+  private SetRow findSetWithoutManifest(String setId) {
+    if (!Ulid.isValid(setId)) {
+      throw ApiException.badRequest("not a set id: " + setId);
+    }
+    return catalog
+        .jdbi()
+        .withHandle(
+            h ->
+                h.registerRowMapper(ConstructorMapper.factory(SetRow.class))
+                    .createQuery("select " + SET_COLUMNS_WITHOUT_MANIFEST + " from sets where set_id = :s")
+                    .bind("s", setId)
+                    .mapTo(SetRow.class)
+                    .findOne())
+        .orElseThrow(() -> ApiException.notFound("no set " + setId));
+  }
+
+  /** {@link dev.ephemera.catalog.SetDao#SET_COLUMNS} with an empty manifest in place of the stored one. */
+  private static final String SET_COLUMNS_WITHOUT_MANIFEST = withoutManifest(dev.ephemera.catalog.SetDao.SET_COLUMNS);
+
+  static String withoutManifest(String columns) {
+    String manifest = "manifest::text as manifest_json";
+    if (!columns.contains(manifest)) {
+      throw new IllegalStateException("SetDao.SET_COLUMNS no longer selects '" + manifest + "': " + columns);
+    }
+    return columns.replace(manifest, "'' as manifest_json");
   }
 
   record RestoreRequest(String setId) {}

@@ -50,7 +50,8 @@ public record EphemeraConfig(
       String s3Prefix,
       boolean s3PathStyle,
       Optional<String> s3AccessKey,
-      Optional<String> s3SecretKey) {}
+      Optional<String> s3SecretKey,
+      boolean s3DirectDownloads) {}
 
   /** The HTTP API: where it listens and the URL people and jobs reach it at (used in download links). */
   public record Http(String host, int port, URI publicUrl) {}
@@ -92,6 +93,7 @@ public record EphemeraConfig(
     d.put("s3.path-style", "false");
     d.put("s3.access-key", "");
     d.put("s3.secret-key", "");
+    d.put("s3.direct-downloads", "true");
     d.put("http.host", "0.0.0.0");
     d.put("http.port", "8080");
     d.put("http.public-url", "http://localhost:8080");
@@ -152,7 +154,8 @@ public record EphemeraConfig(
             s.get("s3.prefix"),
             s.boolValue("s3.path-style"),
             s.optional("s3.access-key"),
-            s.optional("s3.secret-key")),
+            s.optional("s3.secret-key"),
+            s.boolValue("s3.direct-downloads")),
         new Http(s.get("http.host"), port, URI.create(stripSlash(s.required("http.public-url")))),
         new Auth(
             adminToken,

@@ -259,6 +259,7 @@ public final class Meters {
           "GET /v1/jobs/{job}/sets/{name}", new Step(RESTORE_SECONDS, "resolve"),
           "GET /v1/jobs/{job}/sets/{set}/manifest", new Step(RESTORE_SECONDS, "manifest"),
           "GET /v1/jobs/{job}/sets/{set}/chunks/{sha}", new Step(RESTORE_SECONDS, "chunk_download"),
+          "GET /v1/jobs/{job}/sets/{set}/chunk-urls", new Step(RESTORE_SECONDS, "chunk_urls"),
           "POST /v1/jobs/{job}/restores", new Step(RESTORE_SECONDS, "record"),
           "GET /v1/sets/{set}/archive.tar.zst", new Step(RESTORE_SECONDS, "link_download"));
 

@@ -21,7 +21,8 @@ class ObjectStoresTest {
         prefix,
         true,
         Optional.of("access"),
-        secret);
+        secret,
+        true);
   }
 
   @Test
