@@ -549,12 +549,27 @@ public final class JobApi {
         });
   }
 
+  /**
+   * The set's manifest; with {@code ?files=false} without its {@code files} list (megabytes for a set of many files),
+   * which a restore does not need: the tar stream's sha256 covers every entry.
+   */
   private HttpRouter.Response manifest(HttpRouter.Request request) {
     Caller caller = caller(request);
-    SetRow set = findSet(request.param("set"));
+    boolean files = !"false".equals(request.query().get("files"));
+    SetRow set = files ? findSet(request.param("set")) : findSetWithoutManifest(request.param("set"));
     readLevel(caller, set, true);
-    return HttpRouter.Response.bytes(
-        200, "application/json", set.manifestJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    String json =
+        files
+            ? set.manifestJson()
+            : catalog
+                .jdbi()
+                .withHandle(
+                    h ->
+                        h.createQuery("select (manifest - 'files')::text from sets where set_id = :s")
+                            .bind("s", set.setId())
+                            .mapTo(String.class)
+                            .one());
+    return HttpRouter.Response.bytes(200, "application/json", json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   private HttpRouter.Response chunk(HttpRouter.Request request) throws IOException {

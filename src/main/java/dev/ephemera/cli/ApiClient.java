@@ -30,6 +30,9 @@ import java.util.Optional;
 public final class ApiClient {
   private static final ObjectMapper JSON = EventCodec.newMapper();
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
+  /** Reads one value in the middle of a document (the mapper refuses tokens after a root value). */
+  private static final com.fasterxml.jackson.databind.ObjectReader NESTED =
+      JSON.reader().without(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   private final URI base;
   private final String token;
@@ -99,9 +102,37 @@ public final class ApiClient {
     return out;
   }
 
-  public Manifest manifest(String setId) throws IOException {
-    byte[] body = send(get("/v1/jobs/" + job + "/sets/" + setId + "/manifest"));
-    return Manifest.fromJson(new String(body, StandardCharsets.UTF_8));
+  /**
+   * The set's manifest without its {@code files} list (empty in the result): what a restore needs (chunks, digests,
+   * root), without fetching and decoding an entry per file. The tar stream's sha256 covers every entry anyway.
+   */
+  public Manifest manifestWithoutFiles(String setId) throws IOException {
+    return withoutFiles(send(get("/v1/jobs/" + job + "/sets/" + setId + "/manifest?files=false")));
+  }
+
+  /** Parses a manifest, skipping its {@code files} (a worker that ignores {@code files=false} still sends them). */
+  static Manifest withoutFiles(byte[] json) throws IOException {
+    com.fasterxml.jackson.databind.node.ObjectNode rest = JSON.createObjectNode();
+    try (com.fasterxml.jackson.core.JsonParser p = JSON.getFactory().createParser(json)) {
+      if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+        throw new IOException("the manifest is not a JSON object");
+      }
+      while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+        String field = p.getCurrentName();
+        p.nextToken();
+        if (field.equals("files")) {
+          p.skipChildren();
+        } else {
+          rest.set(field, NESTED.readTree(p));
+        }
+      }
+    }
+    rest.putArray("files");
+    try {
+      return Manifest.fromJson(JSON.writeValueAsString(rest));
+    } catch (IllegalArgumentException e) {
+      throw new IOException("the worker sent an invalid manifest: " + e.getMessage(), e);
+    }
   }
 
   public SetView register(String name, String when, Manifest manifest) throws IOException {

@@ -74,7 +74,7 @@ public final class RestoreCommand implements Callable<Integer>, JobCommand {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     long start = System.nanoTime();
-    Manifest manifest = api.manifest(set.setId());
+    Manifest manifest = api.manifestWithoutFiles(set.setId());
     Restorer.Options defaults = Restorer.Options.defaults();
     Restorer.Options options =
         new Restorer.Options(defaults.limits(), defaults.fetchThreads(), defaults.window(), client.timeout());

@@ -167,6 +167,11 @@ class DirectDownloadIT {
     Set<String> chunks = new HashSet<>();
     manifest.get("chunks").forEach(c -> chunks.add(c.get("sha256").asText()));
     assertThat(chunks).hasSizeGreaterThan(1);
+    JsonNode lean = JSON.readTree(get(direct, reader, "/sets/" + setId + "/manifest?files=false").body());
+    assertThat(manifest.get("files").size()).isGreaterThan(300);
+    assertThat(lean.has("files")).isFalse();
+    assertThat(lean.get("chunks")).isEqualTo(manifest.get("chunks"));
+    assertThat(lean.get("tar_sha256")).isEqualTo(manifest.get("tar_sha256"));
     Set<String> handedOut = new HashSet<>();
     urls.fieldNames().forEachRemaining(handedOut::add);
     assertThat(handedOut).isEqualTo(chunks);
