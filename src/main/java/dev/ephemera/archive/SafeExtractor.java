@@ -4,11 +4,11 @@ import dev.ephemera.archive.ArchiveException.Reason;
 import dev.ephemera.archive.Manifest.EntryType;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
@@ -57,11 +57,32 @@ public final class SafeExtractor {
 
   private static final int COPY_BUFFER = 256 * 1024;
   private static final int DEFAULT_DIR_MODE = 0755;
+  /** Files up to this size are read whole and written by the pool; larger ones are streamed on the caller's thread. */
+  static final int POOLED_FILE_MAX = 1 << 20;
+  /** Bytes of file content read ahead of the writers at most (memory). */
+  static final int POOLED_BYTES_MAX = 32 << 20;
 
   private final Limits limits;
+  private final int writers;
 
   public SafeExtractor(Limits limits) {
+    this(limits, defaultWriters());
+  }
+
+  /**
+   * @param writers threads writing small files while the stream is parsed on (0: everything on the caller's thread)
+   */
+  public SafeExtractor(Limits limits, int writers) {
     this.limits = Objects.requireNonNull(limits, "limits");
+    if (writers < 0) {
+      throw new IllegalArgumentException("writers must not be negative");
+    }
+    this.writers = writers;
+  }
+
+  /** Creating a file costs mostly kernel time, which overlaps with parsing and hashing on other cores. */
+  static int defaultWriters() {
+    return Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors()));
   }
 
   /**
@@ -69,6 +90,14 @@ public final class SafeExtractor {
    * which must be an existing empty directory that nothing else writes to.
    */
   public Extraction extract(InputStream tar, Path staging) throws IOException {
+    try (FileWriters files = new FileWriters(writers, POOLED_BYTES_MAX)) {
+      Extraction x = extract(tar, staging, files);
+      files.finish();
+      return x;
+    }
+  }
+
+  private Extraction extract(InputStream tar, Path staging, FileWriters files) throws IOException {
     TarReader reader = new TarReader(tar);
     Map<String, Integer> index = new HashMap<>(); // path -> position in entries
     List<Extracted> entries = new ArrayList<>();
@@ -76,6 +105,7 @@ public final class SafeExtractor {
     byte[] buffer = new byte[COPY_BUFFER];
     long fileBytes = 0;
     long count = 0;
+    FileTime now = FileTime.from(Instant.now());
 
     for (TarReader.Header h; (h = reader.next()) != null; ) {
       String name = normalise(h.name());
@@ -108,15 +138,21 @@ public final class SafeExtractor {
           if (h.size() > limits.maxTotalBytes() - fileBytes) {
             throw new ArchiveException(Reason.TOO_LARGE, name, "limit " + limits.maxTotalBytes() + " bytes");
           }
-          try (OutputStream out = Files.newOutputStream(dest, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            int n;
-            while ((n = reader.read(buffer, 0, buffer.length)) > 0) {
-              out.write(buffer, 0, n);
+          FileTime mtime = FileTime.from(h.mtime());
+          if (h.size() <= POOLED_FILE_MAX && files.pooled()) {
+            byte[] content = new byte[(int) h.size()];
+            reader.readFully(content);
+            files.write(dest, content, mode, mtime, now);
+          } else {
+            try (SeekableByteChannel out = FileWriters.create(dest, mode)) {
+              int n;
+              while ((n = reader.read(buffer, 0, buffer.length)) > 0) {
+                FileWriters.writeFully(out, ByteBuffer.wrap(buffer, 0, n));
+              }
             }
+            FileWriters.finish(dest, mode, mtime, now);
           }
           fileBytes += h.size();
-          Files.setAttribute(dest, "unix:mode", mode);
-          Files.setLastModifiedTime(dest, FileTime.from(h.mtime()));
         }
         case SYMLINK -> {
           if (!EntryNames.symlinkStaysInside(name, h.linkName())) {
@@ -128,6 +164,7 @@ public final class SafeExtractor {
         }
         case HARDLINK -> {
           String target = hardlinkTarget(name, h.linkName(), index, entries);
+          files.awaitWritten(); // the target may still be in a writer's hands
           Files.createLink(dest, staging.resolve(target));
         }
       }

@@ -125,6 +125,15 @@ final class TarReader {
     return n;
   }
 
+  /** Reads exactly {@code b.length} bytes of the current entry's content. */
+  void readFully(byte[] b) throws IOException {
+    if (b.length > remaining) {
+      throw new IllegalArgumentException("the entry has only " + remaining + " bytes left");
+    }
+    readFully(b, b.length, current);
+    remaining -= b.length;
+  }
+
   private void skipRest() throws IOException {
     byte[] scratch = block;
     while (remaining > 0) {
