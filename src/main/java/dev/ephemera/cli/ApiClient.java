@@ -188,25 +188,61 @@ public final class ApiClient {
       URI url = direct.get(sha256);
       if (url != null && !unreachable.get()) {
         try {
-          HttpResponse<byte[]> response =
-              http.send(
-                  HttpRequest.newBuilder(url).timeout(REQUEST_TIMEOUT).header("User-Agent", "ephemera-cli").GET().build(),
-                  HttpResponse.BodyHandlers.ofByteArray());
-          if (response.statusCode() == 200) {
-            return response.body();
+          byte[] frame = directGet(url);
+          if (frame != null) {
+            return frame;
           }
-        } catch (ConnectException | java.net.http.HttpConnectTimeoutException e) {
+        } catch (ConnectException | java.net.SocketTimeoutException | java.net.UnknownHostException e) {
           unreachable.set(true);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new IOException("interrupted", e);
         } catch (IOException e) {
-          // a reset or a timeout: this chunk through the worker
+          // a reset or a short body: this chunk through the worker
         }
       }
       return proxied.fetch(sha256);
     };
   }
+
+  static {
+    // Restores fetch chunks on several threads; keep a connection per thread alive (the JDK keeps 5 by default).
+    if (System.getProperty("http.maxConnections") == null) {
+      System.setProperty("http.maxConnections", "32");
+    }
+  }
+
+  /**
+   * One presigned GET with a plain blocking connection (far less machinery, and JIT work in a short-lived CLI, than the
+   * asynchronous client for hundreds of megabyte-sized bodies); the body read whole. Null for an answer other than 200.
+   */
+  private static byte[] directGet(URI url) throws IOException {
+    java.net.HttpURLConnection c = (java.net.HttpURLConnection) url.toURL().openConnection();
+    c.setConnectTimeout(10_000);
+    c.setReadTimeout((int) REQUEST_TIMEOUT.toMillis());
+    c.setRequestProperty("User-Agent", "ephemera-cli");
+    int status = c.getResponseCode();
+    if (status != 200) {
+      try (java.io.InputStream err = c.getErrorStream()) {
+        if (err != null) {
+          err.readNBytes(1 << 16);
+        }
+      }
+      return null;
+    }
+    long length = c.getContentLengthLong();
+    if (length > MAX_FRAME_BYTES) {
+      c.disconnect();
+      throw new IOException("a chunk of " + length + " bytes is larger than any frame can be");
+    }
+    try (java.io.InputStream in = c.getInputStream()) {
+      byte[] body = length >= 0 ? in.readNBytes((int) length) : in.readNBytes(MAX_FRAME_BYTES + 1);
+      if ((length >= 0 && body.length != length) || body.length > MAX_FRAME_BYTES) {
+        throw new IOException("short or oversized chunk body from the object store");
+      }
+      return body;
+    }
+  }
+
+  /** No stored frame is larger (the worker refuses bigger uploads): a bound on what a direct GET reads. */
+  private static final int MAX_FRAME_BYTES = dev.ephemera.archive.ChunkFrames.MAX_RAW_SIZE + (1 << 20);
 
   /** Presigned URLs of the set's chunks by sha256; empty when the worker gives none (or is older than them). */
   private Map<String, URI> chunkUrls(String setId) throws IOException {
