@@ -625,20 +625,17 @@ public final class JobApi {
     readLevel(caller, set, true);
     Instant expires = clock.instant().plus(CHUNK_URL_TTL);
     Map<String, String> urls = new LinkedHashMap<>();
+    Map<String, Long> sizes = new LinkedHashMap<>();
     if (directDownloads) {
-      List<String> shas =
-          catalog
-              .jdbi()
-              .withHandle(
-                  h ->
-                      h.createQuery("select chunk_sha256 from set_chunks where set_id = :s order by ord")
-                          .bind("s", set.setId())
-                          .mapTo(String.class)
-                          .list());
-      for (String sha : shas) {
-        if (urls.containsKey(sha)) {
-          continue;
-        }
+      catalog
+          .jdbi()
+          .useHandle(
+              h ->
+                  h.createQuery("select chunk_sha256, stored_size from set_chunks where set_id = :s order by ord")
+                      .bind("s", set.setId())
+                      .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getLong(2)))
+                      .forEach(e -> sizes.putIfAbsent(e.getKey(), e.getValue())));
+      for (String sha : sizes.keySet()) {
         Optional<java.net.URI> url = store.presignGet(chunkKey(sha), CHUNK_URL_TTL);
         if (url.isEmpty()) {
           urls.clear();
@@ -647,6 +644,9 @@ public final class JobApi {
         urls.put(sha, url.get().toString());
       }
     }
+    // What the restore is given, whoever serves the bytes (a chunk the client then fetches through the worker after a
+    // failed direct GET counts twice).
+    urls.keySet().forEach(sha -> meters.chunkDownload(sizes.get(sha)));
     return HttpRouter.Response.ok(new ChunkUrls(expires, urls));
   }
 

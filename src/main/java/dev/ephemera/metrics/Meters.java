@@ -285,7 +285,7 @@ public final class Meters {
         .record(frameBytes);
   }
 
-  /** A chunk served to a restoring job (stored, compressed bytes). */
+  /** A chunk served to a restoring job, or handed to it as a presigned URL (stored, compressed bytes). */
   public void chunkDownload(long storedBytes) {
     DistributionSummary.builder(CHUNK_DOWNLOAD_BYTES).baseUnit("bytes").register(registry).record(storedBytes);
   }

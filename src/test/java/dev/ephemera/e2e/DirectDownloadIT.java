@@ -116,13 +116,13 @@ class DirectDownloadIT {
     return JSON.readTree(resolved.body()).get("set_id").asText();
   }
 
-  /** Compressed bytes the worker itself served to restores. */
+  /** Chunk requests the worker answered itself (the server's share of a restore, step chunk_download). */
   private double servedByWorker(RunningWorker worker) throws Exception {
     String metrics =
         http.send(HttpRequest.newBuilder(worker.url().resolve("/metrics")).build(), HttpResponse.BodyHandlers.ofString())
             .body();
     return metrics.lines()
-        .filter(l -> l.startsWith("ephemera_chunk_download_bytes_sum"))
+        .filter(l -> l.startsWith("ephemera_restore_seconds_count{") && l.contains("step=\"chunk_download\""))
         .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
         .sum();
   }
