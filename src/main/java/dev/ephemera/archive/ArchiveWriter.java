@@ -195,6 +195,8 @@ public final class ArchiveWriter {
     private final MessageDigest archiveSha = Sha256.newDigest();
     private final int batchSize = Math.max(1, options.maxInFlightChunks() / 2);
     private final List<Pending> batch = new ArrayList<>();
+    /** Stream position of the first chunk of {@link #batch}. */
+    private long batchStart;
     private final ArrayDeque<Pending> window = new ArrayDeque<>();
     /**
      * Stored sizes of the chunks this run is storing or stored, so a repeat in the stream is not
@@ -245,6 +247,8 @@ public final class ArchiveWriter {
      */
     private void flushBatch() {
       List<Pending> pending = List.copyOf(batch);
+      long first = batchStart;
+      batchStart += pending.size();
       batch.clear();
       CompletableFuture<?>[] hashes = pending.stream().map(p -> p.hash).toArray(CompletableFuture[]::new);
       CompletableFuture<Map<String, Long>> present =
@@ -252,13 +256,15 @@ public final class ArchiveWriter {
               .thenApplyAsync(
                   unused -> {
                     Set<String> ask = new LinkedHashSet<>();
+                    List<String> order = new ArrayList<>(pending.size());
                     for (Pending p : pending) {
+                      order.add(p.hash.join());
                       if (!ours.containsKey(p.hash.join())) {
                         ask.add(p.hash.join());
                       }
                     }
                     try {
-                      return ask.isEmpty() ? Map.<String, Long>of() : sink.present(ask);
+                      return sink.present(ask, first, order);
                     } catch (IOException e) {
                       throw new java.io.UncheckedIOException(e);
                     }

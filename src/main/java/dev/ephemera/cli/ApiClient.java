@@ -105,10 +105,18 @@ public final class ApiClient {
   }
 
   public SetView register(String name, String when, Manifest manifest) throws IOException {
+    return register(name, when, manifest, null);
+  }
+
+  /** Registers a set whose chunks went through {@code sink}: the worker has digested them as they arrived. */
+  public SetView register(String name, String when, Manifest manifest, UploadSink sink) throws IOException {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("name", name);
     body.put("when", when);
     body.put("manifest", JSON.readTree(manifest.toJson()));
+    if (sink != null) {
+      body.put("upload_session", sink.session());
+    }
     byte[] answer = send(post("/v1/jobs/" + job + "/sets", JSON.writeValueAsBytes(body)));
     return JSON.readValue(answer, SetView.class);
   }
@@ -118,26 +126,54 @@ public final class ApiClient {
   }
 
   /** Chunks go to the worker, which verifies each before storing it. */
-  public ChunkSink sink() {
-    return new ChunkSink() {
-      @Override
-      public Map<String, Long> present(Collection<String> sha256s) throws IOException {
-        byte[] body = JSON.writeValueAsBytes(Map.of("sha256", List.copyOf(sha256s)));
-        JsonNode answer = JSON.readTree(send(post("/v1/jobs/" + job + "/chunks/present", body)));
-        Map<String, Long> present = new LinkedHashMap<>();
-        answer.get("present").fields().forEachRemaining(e -> present.put(e.getKey(), e.getValue().asLong()));
-        return present;
-      }
+  public UploadSink sink() {
+    return new UploadSink(dev.ephemera.event.Ulid.next());
+  }
 
-      @Override
-      public void put(String sha256, byte[] frame, int rawSize) throws IOException {
-        send(
-            request("/v1/jobs/" + job + "/chunks/" + sha256)
-                .header("Content-Type", "application/zstd")
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(frame))
-                .build());
+  /**
+   * One persist's uploads, in one upload session: the worker learns each chunk's stream position from the {@code
+   * present} calls and digests the stream while chunks arrive, so registering it only finishes the digest.
+   */
+  public final class UploadSink implements ChunkSink {
+    private final String session;
+
+    private UploadSink(String session) {
+      this.session = session;
+    }
+
+    public String session() {
+      return session;
+    }
+
+    @Override
+    public Map<String, Long> present(Collection<String> sha256s) throws IOException {
+      return present(sha256s, -1, null);
+    }
+
+    @Override
+    public Map<String, Long> present(Collection<String> sha256s, long first, List<String> order) throws IOException {
+      Map<String, Object> request = new LinkedHashMap<>();
+      request.put("sha256", List.copyOf(sha256s));
+      if (order != null) {
+        request.put("session", session);
+        request.put("first", first);
+        request.put("order", order);
       }
-    };
+      JsonNode answer = JSON.readTree(send(post("/v1/jobs/" + job + "/chunks/present", JSON.writeValueAsBytes(request))));
+      Map<String, Long> present = new LinkedHashMap<>();
+      answer.get("present").fields().forEachRemaining(e -> present.put(e.getKey(), e.getValue().asLong()));
+      return present;
+    }
+
+    @Override
+    public void put(String sha256, byte[] frame, int rawSize) throws IOException {
+      send(
+          request("/v1/jobs/" + job + "/chunks/" + sha256)
+              .header("Content-Type", "application/zstd")
+              .header(dev.ephemera.api.JobApi.UPLOAD_SESSION_HEADER, session)
+              .PUT(HttpRequest.BodyPublishers.ofByteArray(frame))
+              .build());
+    }
   }
 
   public ChunkSource source(String setId) {
