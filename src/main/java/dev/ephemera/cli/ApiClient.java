@@ -30,6 +30,7 @@ import java.util.Optional;
 public final class ApiClient {
   private static final ObjectMapper JSON = EventCodec.newMapper();
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
   private final URI base;
   private final String token;
@@ -167,12 +168,38 @@ public final class ApiClient {
 
     @Override
     public void put(String sha256, byte[] frame, int rawSize) throws IOException {
-      send(
-          request("/v1/jobs/" + job + "/chunks/" + sha256)
-              .header("Content-Type", "application/zstd")
-              .header(dev.ephemera.api.JobApi.UPLOAD_SESSION_HEADER, session)
-              .PUT(HttpRequest.BodyPublishers.ofByteArray(frame))
-              .build());
+      URI url = base.resolve("/v1/jobs/" + job + "/chunks/" + sha256);
+      Map<String, String> headers =
+          Map.of(
+              "Authorization", "Bearer " + token,
+              "User-Agent", "ephemera-cli",
+              "Content-Type", "application/zstd",
+              dev.ephemera.api.JobApi.UPLOAD_SESSION_HEADER, session);
+      // The same retry policy as send(), over the cheaper transport.
+      long backoffMs = 200;
+      while (true) {
+        IOException failure;
+        try {
+          ChunkPut.Answer answer = ChunkPut.put(url, headers, frame, CONNECT_TIMEOUT, REQUEST_TIMEOUT);
+          if (answer.status() / 100 == 2) {
+            return;
+          }
+          ApiError error = error(answer.status(), answer.body());
+          if (!transientError(error)) {
+            throw error;
+          }
+          failure = error;
+        } catch (ConnectException | java.net.SocketTimeoutException e) {
+          failure = new IOException("cannot reach Ephemera at " + base + ": " + e.getMessage(), e);
+        } catch (ApiError e) {
+          throw e;
+        } catch (java.io.InterruptedIOException e) {
+          throw e;
+        } catch (IOException e) {
+          failure = new IOException("talking to Ephemera at " + base + " failed: " + e.getMessage(), e);
+        }
+        backoffMs = backOff(failure, backoffMs);
+      }
     }
   }
 
@@ -243,11 +270,34 @@ public final class ApiClient {
     }
   }
 
-  private static ApiError error(HttpResponse<byte[]> response) {
-    String code = "http_" + response.statusCode();
-    String message = new String(response.body(), StandardCharsets.UTF_8);
+  /** Waits before the next attempt, or throws {@code failure} when the deadline has passed; the next backoff. */
+  private long backOff(IOException failure, long backoffMs) throws IOException {
+    long left = (deadline - System.nanoTime()) / 1_000_000;
+    if (left <= 0) {
+      throw failure;
+    }
     try {
-      JsonNode node = JSON.readTree(response.body());
+      Thread.sleep(Math.min(backoffMs, left));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw failure;
+    }
+    return Math.min(5000, backoffMs * 2);
+  }
+
+  private static boolean transientError(ApiError error) {
+    return error.status >= 500 || error.status == 429 || (error.status == 409 && "job_unknown".equals(error.code));
+  }
+
+  private static ApiError error(HttpResponse<byte[]> response) {
+    return error(response.statusCode(), response.body());
+  }
+
+  private static ApiError error(int status, byte[] body) {
+    String code = "http_" + status;
+    String message = new String(body, StandardCharsets.UTF_8);
+    try {
+      JsonNode node = JSON.readTree(body);
       if (node != null && node.has("message")) {
         message = node.get("message").asText();
         code = node.path("error").asText(code);
@@ -255,6 +305,6 @@ public final class ApiClient {
     } catch (IOException | RuntimeException e) {
       // not JSON: keep the raw body as the message
     }
-    return new ApiError(response.statusCode(), code, message);
+    return new ApiError(status, code, message);
   }
 }

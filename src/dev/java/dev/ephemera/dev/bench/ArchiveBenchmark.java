@@ -94,6 +94,8 @@ public final class ArchiveBenchmark {
   private S3Client s3;
   private S3Presigner presigner;
   private int jobCounter;
+  /** Server CPU (this JVM and its children) during the last {@link #ephemera} run. */
+  private double lastServerCpu;
 
   private ArchiveBenchmark(Path repo, Path work, int repeat, boolean jfr) {
     this.repo = repo;
@@ -351,7 +353,8 @@ public final class ArchiveBenchmark {
             "  %-26s %6.2f s (cpu %5.1f s, peak RSS %4d MB) | %-24s %6.2f s (cpu %5.1f s, peak RSS %4d MB) | ratio"
                 + " %.2f (goal %s)",
             what, ours.seconds(), ours.cpu(), ours.rssMb(), baseline, base.seconds(), base.cpu(), base.rssMb(),
-            ours.seconds() / base.seconds(), goal);
+            ours.seconds() / base.seconds(), goal)
+            + String.format(Locale.ROOT, "; server cpu %.1f s", lastServerCpu);
     log(label + ":" + s);
     report.add(s);
   }
@@ -530,12 +533,26 @@ public final class ArchiveBenchmark {
       log("recording " + recording);
     }
     env.put("EPHEMERA_JAVA_OPTS", opts);
+    double server0 = serverCpu();
     Run r = exec(cmd, env);
+    lastServerCpu = serverCpu() - server0;
     if (r.exit() != 0) {
       throw new IllegalStateException("ephemera " + String.join(" ", args) + " exited " + r.exit() + ":\n" + r.err());
     }
     log("ephemera " + args[0] + ": " + r.out().trim());
+    log(String.format(Locale.ROOT, "server cpu during ephemera %s: %.1f s", args[0], lastServerCpu));
     return r;
+  }
+
+  /** CPU seconds of the servers: this JVM (worker, S3Proxy, Kafka) and its child processes (PostgreSQL). */
+  private static double serverCpu() {
+    long nanos =
+        ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+            .getProcessCpuTime();
+    for (ProcessHandle child : ProcessHandle.current().descendants().toList()) {
+      nanos += child.info().totalCpuDuration().map(Duration::toNanos).orElse(0L);
+    }
+    return nanos / 1e9;
   }
 
   private Run timed(String script) throws Exception {
