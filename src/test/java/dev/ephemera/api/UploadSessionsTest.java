@@ -162,6 +162,21 @@ class UploadSessionsTest {
   }
 
   @Test
+  void theWireFormatOfTheSessionFieldsIsSnakeCase() throws Exception {
+    var json = dev.ephemera.event.EventCodec.newMapper();
+    JobApi.PresentRequest present =
+        json.readValue(
+            "{\"sha256\": [], \"session\": \"s-0123456789\", \"first\": 16, \"order\": [\"" + "a".repeat(64) + "\"]}",
+            JobApi.PresentRequest.class);
+    assertThat(present.session()).isEqualTo("s-0123456789");
+    assertThat(present.first()).isEqualTo(16L);
+    assertThat(present.order()).containsExactly("a".repeat(64));
+    JobApi.RegisterRequest register =
+        json.readValue("{\"name\": \"n\", \"upload_session\": \"s-0123456789\"}", JobApi.RegisterRequest.class);
+    assertThat(register.uploadSession()).isEqualTo("s-0123456789");
+  }
+
+  @Test
   void sessionsAreBoundedPerWorkerAndKeyedByJob() {
     UploadSessions sessions = sessions(64 << 20);
     List<UploadSessions.Session> open = new ArrayList<>();
