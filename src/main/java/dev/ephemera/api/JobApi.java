@@ -72,6 +72,15 @@ public final class JobApi {
   private final Meters meters;
   /** Whether restoring jobs get presigned chunk URLs (when the store can sign them). */
   private final boolean directDownloads;
+  /** Digests of persists in progress, computed as their chunks arrive (registration then only finishes them). */
+  private final UploadSessions uploads;
+
+  /** Upload sessions open at once, and the raw and compressed bytes they may hold for their digests, in total. */
+  static final int MAX_UPLOAD_SESSIONS = 64;
+
+  static final long MAX_HELD_UPLOAD_BYTES = 128L << 20;
+
+  static final Duration UPLOAD_SESSION_IDLE = Duration.ofMinutes(10);
 
   public JobApi(
       Catalog catalog,
@@ -92,6 +101,8 @@ public final class JobApi {
     this.clock = clock;
     this.meters = meters;
     this.directDownloads = directDownloads;
+    this.uploads =
+        new UploadSessions(store, JobApi::chunkKey, MAX_UPLOAD_SESSIONS, MAX_HELD_UPLOAD_BYTES, UPLOAD_SESSION_IDLE);
   }
 
   public static String chunkKey(String sha256) {
@@ -304,13 +315,19 @@ public final class JobApi {
     throw ApiException.notFound("restore: set " + name + " not found for job " + caller.job().jobId() + ": " + why);
   }
 
-  record PresentRequest(List<String> sha256) {}
+  /**
+   * @param sha256 the chunks asked about
+   * @param session the persist's upload session (optional): the server digests the stream as chunks arrive
+   * @param first with {@code order}: the stream position of the first of {@code order}
+   * @param order with {@code session}: the chunks at stream positions {@code first, first + 1, ...}
+   */
+  record PresentRequest(List<String> sha256, String session, Long first, List<String> order) {}
 
   record PresentResponse(Map<String, Long> present) {}
 
   /** Which chunks the store already has, with their stored sizes: the client uploads only the rest. */
   private HttpRouter.Response present(HttpRouter.Request request) throws IOException {
-    caller(request);
+    Caller caller = caller(request);
     PresentRequest body = request.json(PresentRequest.class, 4 << 20);
     if (body.sha256() == null || body.sha256().size() > 50_000) {
       throw ApiException.badRequest("sha256 must list at most 50000 chunk hashes");
@@ -318,11 +335,22 @@ public final class JobApi {
     for (String sha : body.sha256()) {
       requireSha(sha);
     }
+    Optional<UploadSessions.Session> session = Optional.empty();
+    if (body.session() != null && body.order() != null && caller.access().write().isPresent()) {
+      if (body.order().size() > 50_000 || body.first() == null || body.first() < 0) {
+        throw ApiException.badRequest("order must list at most 50000 chunk hashes from a position first >= 0");
+      }
+      body.order().forEach(JobApi::requireSha);
+      session = uploads.open(caller.job().jobId(), body.session());
+      session.ifPresent(s -> s.order(body.first(), body.order()));
+    }
     // Vouch for the chunks first: the persist will not upload what we call present, so GC must keep them for its
     // grace period. A chunk whose row GC marked deleted is not present, whatever the store says this instant.
     Instant now = clock.instant();
     java.util.Set<String> deleted =
-        catalog.inTransaction(
+        body.sha256().isEmpty()
+            ? java.util.Set.of()
+            : catalog.inTransaction(
             tx -> {
               tx.chunks().touch(body.sha256(), now);
               return java.util.Set.copyOf(tx.chunks().deletedAmong(body.sha256().toArray(String[]::new)));
@@ -333,6 +361,7 @@ public final class JobApi {
         store.size(chunkKey(sha)).ifPresent(size -> present.put(sha, size));
       }
     }
+    session.ifPresent(s -> s.present(present.keySet()));
     // what the job will not upload: counted as deduplicated (by stored size, the job never sends the raw bytes)
     present.values().forEach(size -> meters.chunkUpload("deduplicated", size));
     return HttpRouter.Response.ok(new PresentResponse(present));
@@ -345,7 +374,7 @@ public final class JobApi {
     requireWriter(caller);
     String sha = request.param("sha");
     requireSha(sha);
-    byte[] frame = request.body(MAX_CHUNK_BODY);
+    byte[] frame = chunkBody(request);
     byte[] raw;
     try {
       raw = ChunkFrames.verify(sha, frame);
@@ -357,16 +386,48 @@ public final class JobApi {
     // The row first (young for GC, and a deleted row revived), then the bytes: every stored chunk has a row, and a
     // chunk uploaded but not yet referenced by any set survives GC's grace period.
     catalog.useTransaction(tx -> tx.chunks().recordUpload(sha, raw.length, frame.length, clock.instant()));
+    Optional<UploadSessions.Session> session =
+        request.header(UPLOAD_SESSION_HEADER).flatMap(id -> uploads.find(caller.job().jobId(), id));
     if (store.exists(key)) {
+      session.ifPresent(s -> s.uploaded(sha, frame, raw, false));
       meters.chunkUpload("deduplicated", frame.length);
       return HttpRouter.Response.ok(new ChunkStored(sha, store.size(key).orElse(frame.length), true));
     }
     store.put(key, frame);
+    session.ifPresent(s -> s.uploaded(sha, frame, raw, true));
     meters.chunkUpload("stored", frame.length);
     return HttpRouter.Response.json(201, new ChunkStored(sha, frame.length, false));
   }
 
-  record RegisterRequest(String name, String when, Manifest manifest) {}
+  /** The header naming a chunk upload's session (see {@link PresentRequest}). */
+  public static final String UPLOAD_SESSION_HEADER = "X-Ephemera-Upload-Session";
+
+  /** A chunk body read straight into an array of its announced length (one copy), refusing more than the limit. */
+  private static byte[] chunkBody(HttpRouter.Request request) throws IOException {
+    long length = -1;
+    try {
+      length = request.header("Content-Length").map(Long::parseLong).orElse(-1L);
+    } catch (NumberFormatException e) {
+      throw ApiException.badRequest("bad Content-Length");
+    }
+    if (length < 0) {
+      return request.body(MAX_CHUNK_BODY);
+    }
+    if (length > MAX_CHUNK_BODY) {
+      throw new ApiException(413, "too_large", "request body larger than " + MAX_CHUNK_BODY + " bytes");
+    }
+    try (InputStream in = request.exchange().getRequestBody()) {
+      byte[] body = new byte[(int) length];
+      int n = in.readNBytes(body, 0, body.length);
+      if (n != body.length) {
+        throw ApiException.badRequest("body ended after " + n + " of " + length + " bytes");
+      }
+      return body;
+    }
+  }
+
+  /** @param uploadSession the upload session the chunks came with (optional; see {@link PresentRequest}) */
+  record RegisterRequest(String name, String when, Manifest manifest, String uploadSession) {}
 
   /** Registers a pending set: invisible to everyone until the job completes (and then only if policy allows). */
   private HttpRouter.Response register(HttpRouter.Request request) throws IOException {
@@ -385,7 +446,15 @@ public final class JobApi {
     if (manifest.root() == null || !manifest.root().startsWith("/")) {
       throw ApiException.badRequest("manifest.root must be an absolute path");
     }
-    Digests digests = digest(manifest);
+    manifest.chunks().forEach(c -> requireSha(c.sha256()));
+    // Digested while the chunks arrived when this worker saw the whole upload session; otherwise read back in full.
+    Optional<UploadSessions.Digests> early =
+        uploads.find(caller.job().jobId(), body.uploadSession()).flatMap(s -> s.finish(manifest.chunks(), UPLOAD_SESSION_IDLE));
+    Digests digests =
+        early.isPresent()
+            ? new Digests(early.get().tarSha256(), early.get().tarSize(), early.get().archiveSha256(),
+                early.get().archiveSize(), early.get().storedSizes())
+            : digest(manifest);
     if (!digests.tarSha256().equals(manifest.tarSha256()) || digests.tarSize() != manifest.tarSize()) {
       throw new ApiException(
           422,

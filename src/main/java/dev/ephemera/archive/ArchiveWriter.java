@@ -3,6 +3,7 @@ package dev.ephemera.archive;
 import static dev.ephemera.archive.Concurrency.await;
 import static dev.ephemera.archive.Concurrency.unchecked;
 
+import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdCompressCtx;
 import dev.ephemera.archive.Manifest.Chunk;
 import dev.ephemera.archive.Manifest.EntryType;
@@ -13,6 +14,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -137,7 +139,7 @@ public final class ArchiveWriter {
       Future<Boolean> chunking =
           chunker.submit(
               () -> {
-                OutputStream cdc = new FastCdc(options.chunking()).chunkingStream(run::onChunk);
+                OutputStream cdc = new FastCdc(options.chunking()).chunkingStream(run::buffer, run::onChunk);
                 boolean complete = handoff.drainTo(cdc);
                 if (complete) {
                   cdc.close();
@@ -160,17 +162,23 @@ public final class ArchiveWriter {
 
   /** A chunk between the chunker and the manifest. */
   private static final class Pending {
+    /** The chunk is {@code raw[0, length)}; the array is recycled once the chunk is drained. */
     final byte[] raw;
+    final int length;
     final CompletableFuture<String> hash;
     final CompletableFuture<Void> tarDigested;
     CompletableFuture<Stored> stored;
 
-    Pending(byte[] raw, CompletableFuture<String> hash, CompletableFuture<Void> tarDigested) {
+    Pending(byte[] raw, int length, CompletableFuture<String> hash, CompletableFuture<Void> tarDigested) {
       this.raw = raw;
+      this.length = length;
       this.hash = hash;
       this.tarDigested = tarDigested;
     }
   }
+
+  /** A compression context and its scratch output array (null until first used). */
+  private record Compressor(ZstdCompressCtx ctx, byte[] scratch) {}
 
   /** A chunk's fate: its stored size, and the frame when this run produced it. */
   private record Stored(String sha256, long storedSize, byte[] frame, boolean uploaded) {}
@@ -190,11 +198,18 @@ public final class ArchiveWriter {
     private final ExecutorService archiveDigest = Concurrency.pool("archive-digest", 1);
     /** Frames queued for the archive digest: bounded so they cannot pile up in memory. */
     private final ArrayDeque<CompletableFuture<Void>> archiveDigesting = new ArrayDeque<>();
-    private final BlockingQueue<ZstdCompressCtx> contexts = new ArrayBlockingQueue<>(options.compressThreads());
+    private final BlockingQueue<Compressor> contexts = new ArrayBlockingQueue<>(options.compressThreads());
+    /**
+     * Arrays of the maximum chunk size that drained chunks leave behind, for the next chunks: no MiB-sized array is
+     * allocated per chunk (at -Xmx256m that garbage cost a persist over a second of collections).
+     */
+    private final BlockingQueue<byte[]> rawBuffers = new ArrayBlockingQueue<>(options.maxInFlightChunks() + 2);
     private final MessageDigest tarSha = Sha256.newDigest();
     private final MessageDigest archiveSha = Sha256.newDigest();
     private final int batchSize = Math.max(1, options.maxInFlightChunks() / 2);
     private final List<Pending> batch = new ArrayList<>();
+    /** Stream position of the first chunk of {@link #batch}. */
+    private long batchStart;
     private final ArrayDeque<Pending> window = new ArrayDeque<>();
     /**
      * Stored sizes of the chunks this run is storing or stored, so a repeat in the stream is not
@@ -215,14 +230,24 @@ public final class ArchiveWriter {
         ctx.setLevel(options.zstdLevel());
         ctx.setContentSize(true);
         ctx.setChecksum(false);
-        contexts.add(ctx);
+        contexts.add(new Compressor(ctx, null));
       }
     }
 
-    void onChunk(byte[] raw) throws IOException {
-      var hash = CompletableFuture.supplyAsync(() -> Sha256.of(raw), hashing);
-      var tarDigested = CompletableFuture.runAsync(() -> tarSha.update(raw), digest);
-      batch.add(new Pending(raw, hash, tarDigested));
+    /** An array for the next chunk of {@code length} bytes: a recycled one when there is one. */
+    byte[] buffer(int length) {
+      int max = options.chunking().maxSize();
+      if (length > max) {
+        return new byte[length];
+      }
+      byte[] b = rawBuffers.poll();
+      return b != null ? b : new byte[max];
+    }
+
+    void onChunk(byte[] raw, int length) throws IOException {
+      var hash = CompletableFuture.supplyAsync(() -> Sha256.of(raw, 0, length), hashing);
+      var tarDigested = CompletableFuture.runAsync(() -> tarSha.update(raw, 0, length), digest);
+      batch.add(new Pending(raw, length, hash, tarDigested));
       if (batch.size() >= batchSize) {
         flushBatch();
       }
@@ -245,6 +270,8 @@ public final class ArchiveWriter {
      */
     private void flushBatch() {
       List<Pending> pending = List.copyOf(batch);
+      long first = batchStart;
+      batchStart += pending.size();
       batch.clear();
       CompletableFuture<?>[] hashes = pending.stream().map(p -> p.hash).toArray(CompletableFuture[]::new);
       CompletableFuture<Map<String, Long>> present =
@@ -252,13 +279,15 @@ public final class ArchiveWriter {
               .thenApplyAsync(
                   unused -> {
                     Set<String> ask = new LinkedHashSet<>();
+                    List<String> order = new ArrayList<>(pending.size());
                     for (Pending p : pending) {
+                      order.add(p.hash.join());
                       if (!ours.containsKey(p.hash.join())) {
                         ask.add(p.hash.join());
                       }
                     }
                     try {
-                      return ask.isEmpty() ? Map.<String, Long>of() : sink.present(ask);
+                      return sink.present(ask, first, order);
                     } catch (IOException e) {
                       throw new java.io.UncheckedIOException(e);
                     }
@@ -287,15 +316,15 @@ public final class ArchiveWriter {
           return mine.thenApply(size -> new Stored(sha, size, null, false));
         }
         return mine.thenCombine(
-            CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw)), cpu),
+            CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw, p.length)), cpu),
             (size, frame) -> new Stored(sha, size, frame, false));
       }
       CompletableFuture<Stored> stored =
-          CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw)), cpu)
+          CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw, p.length)), cpu)
               .thenApplyAsync(
                   frame -> {
                     try {
-                      sink.put(sha, frame, p.raw.length);
+                      sink.put(sha, frame, p.length);
                     } catch (IOException e) {
                       throw new java.io.UncheckedIOException(e);
                     }
@@ -314,18 +343,27 @@ public final class ArchiveWriter {
       return stored;
     }
 
-    private byte[] compress(byte[] raw) throws IOException {
-      ZstdCompressCtx ctx;
+    /**
+     * One frame of {@code raw[0, length)}: compressed into the context's scratch array (sized for the largest chunk,
+     * allocated once), then copied out at its exact size.
+     */
+    private byte[] compress(byte[] raw, int length) throws IOException {
+      Compressor c;
       try {
-        ctx = contexts.take();
+        c = contexts.take();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new InterruptedIOException("interrupted");
       }
       try {
-        return ctx.compress(raw);
+        int bound = (int) Zstd.compressBound(length);
+        if (c.scratch() == null || c.scratch().length < bound) {
+          c = new Compressor(c.ctx(), new byte[Math.max(bound, (int) Zstd.compressBound(options.chunking().maxSize()))]);
+        }
+        int n = c.ctx().compressByteArray(c.scratch(), 0, c.scratch().length, raw, 0, length);
+        return Arrays.copyOf(c.scratch(), n);
       } finally {
-        contexts.add(ctx);
+        contexts.add(c);
       }
     }
 
@@ -334,7 +372,11 @@ public final class ArchiveWriter {
       Pending p = window.removeFirst();
       Stored s = await(p.stored);
       await(p.tarDigested);
-      chunks.add(new Chunk(s.sha256(), p.raw.length, s.storedSize()));
+      chunks.add(new Chunk(s.sha256(), p.length, s.storedSize()));
+      // Hashed, digested, compressed and stored: nothing reads the array any more.
+      if (p.raw.length == options.chunking().maxSize()) {
+        rawBuffers.offer(p.raw);
+      }
       if (s.frame() == null) {
         archiveDigestComplete = false;
       } else if (archiveDigestComplete) {
@@ -398,10 +440,11 @@ public final class ArchiveWriter {
       digest.shutdownNow();
       archiveDigest.shutdownNow();
       // Contexts still in use belong to tasks being interrupted; those are reclaimed by the GC.
-      ZstdCompressCtx ctx;
-      while ((ctx = contexts.poll()) != null) {
-        ctx.close();
+      Compressor c;
+      while ((c = contexts.poll()) != null) {
+        c.ctx().close();
       }
+      rawBuffers.clear();
     }
   }
 }

@@ -2,6 +2,7 @@ package dev.ephemera.archive;
 
 import java.io.IOException;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -18,6 +19,17 @@ public interface ChunkSink {
    * @return stored chunks among {@code sha256s} mapped to their stored (compressed) size
    */
   Map<String, Long> present(Collection<String> sha256s) throws IOException;
+
+  /**
+   * As {@link #present(Collection)}, also telling the sink where chunks sit in the stream: {@code order} holds the
+   * chunks at stream positions {@code first, first + 1, ...} (every chunk of the stream is in exactly one call's
+   * order, repeats included; calls may overlap and arrive out of order). A sink that digests the stream while chunks
+   * arrive (the worker's upload session) uses it; {@code sha256s} may then be empty. By default: {@link
+   * #present(Collection)} when there is something to ask.
+   */
+  default Map<String, Long> present(Collection<String> sha256s, long first, List<String> order) throws IOException {
+    return sha256s.isEmpty() ? Map.of() : present(sha256s);
+  }
 
   /**
    * Stores one chunk.

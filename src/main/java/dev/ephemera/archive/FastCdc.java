@@ -123,13 +123,30 @@ public final class FastCdc {
     void accept(byte[] chunk) throws IOException;
   }
 
+  /** Receives each chunk in stream order as the first {@code length} bytes of an array from the allocator. */
+  @FunctionalInterface
+  public interface BufferConsumer {
+    void accept(byte[] buffer, int length) throws IOException;
+  }
+
+  /** Gives the array a chunk of {@code length} bytes is copied into: at least that long (a pool may recycle them). */
+  @FunctionalInterface
+  public interface Allocator {
+    byte[] allocate(int length) throws IOException;
+  }
+
   /**
    * An output stream that cuts what is written into chunks and hands each to a consumer as soon as
    * its end is known; {@link #close()} flushes the last one. Memory: one buffer of twice the
    * maximum chunk size.
    */
   public OutputStream chunkingStream(ChunkConsumer consumer) {
-    return new ChunkingOutputStream(this, consumer);
+    return new ChunkingOutputStream(this, byte[]::new, (buffer, length) -> consumer.accept(buffer));
+  }
+
+  /** As {@link #chunkingStream(ChunkConsumer)}, copying each chunk into an array {@code allocator} gives. */
+  public OutputStream chunkingStream(Allocator allocator, BufferConsumer consumer) {
+    return new ChunkingOutputStream(this, allocator, consumer);
   }
 
   /** Chunks a whole input stream. */
@@ -141,14 +158,16 @@ public final class FastCdc {
 
   private static final class ChunkingOutputStream extends OutputStream {
     private final FastCdc cdc;
-    private final ChunkConsumer consumer;
+    private final Allocator allocator;
+    private final BufferConsumer consumer;
     private final byte[] buf;
     private int start;
     private int end;
     private boolean closed;
 
-    ChunkingOutputStream(FastCdc cdc, ChunkConsumer consumer) {
+    ChunkingOutputStream(FastCdc cdc, Allocator allocator, BufferConsumer consumer) {
       this.cdc = cdc;
+      this.allocator = allocator;
       this.consumer = consumer;
       this.buf = new byte[2 * cdc.params.maxSize()];
     }
@@ -183,10 +202,10 @@ public final class FastCdc {
     }
 
     private void emit(int length) throws IOException {
-      byte[] chunk = new byte[length];
+      byte[] chunk = allocator.allocate(length);
       System.arraycopy(buf, start, chunk, 0, length);
       start += length;
-      consumer.accept(chunk);
+      consumer.accept(chunk, length);
     }
 
     @Override

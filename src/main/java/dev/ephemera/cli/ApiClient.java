@@ -33,6 +33,7 @@ public final class ApiClient {
   /** Reads one value in the middle of a document (the mapper refuses tokens after a root value). */
   private static final com.fasterxml.jackson.databind.ObjectReader NESTED =
       JSON.reader().without(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
   private final URI base;
   private final String token;
@@ -136,10 +137,18 @@ public final class ApiClient {
   }
 
   public SetView register(String name, String when, Manifest manifest) throws IOException {
+    return register(name, when, manifest, null);
+  }
+
+  /** Registers a set whose chunks went through {@code sink}: the worker has digested them as they arrived. */
+  public SetView register(String name, String when, Manifest manifest, UploadSink sink) throws IOException {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("name", name);
     body.put("when", when);
     body.put("manifest", JSON.readTree(manifest.toJson()));
+    if (sink != null) {
+      body.put("upload_session", sink.session());
+    }
     byte[] answer = send(post("/v1/jobs/" + job + "/sets", JSON.writeValueAsBytes(body)));
     return JSON.readValue(answer, SetView.class);
   }
@@ -149,26 +158,80 @@ public final class ApiClient {
   }
 
   /** Chunks go to the worker, which verifies each before storing it. */
-  public ChunkSink sink() {
-    return new ChunkSink() {
-      @Override
-      public Map<String, Long> present(Collection<String> sha256s) throws IOException {
-        byte[] body = JSON.writeValueAsBytes(Map.of("sha256", List.copyOf(sha256s)));
-        JsonNode answer = JSON.readTree(send(post("/v1/jobs/" + job + "/chunks/present", body)));
-        Map<String, Long> present = new LinkedHashMap<>();
-        answer.get("present").fields().forEachRemaining(e -> present.put(e.getKey(), e.getValue().asLong()));
-        return present;
-      }
+  public UploadSink sink() {
+    return new UploadSink(dev.ephemera.event.Ulid.next());
+  }
 
-      @Override
-      public void put(String sha256, byte[] frame, int rawSize) throws IOException {
-        send(
-            request("/v1/jobs/" + job + "/chunks/" + sha256)
-                .header("Content-Type", "application/zstd")
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(frame))
-                .build());
+  /**
+   * One persist's uploads, in one upload session: the worker learns each chunk's stream position from the {@code
+   * present} calls and digests the stream while chunks arrive, so registering it only finishes the digest.
+   */
+  public final class UploadSink implements ChunkSink {
+    private final String session;
+
+    private UploadSink(String session) {
+      this.session = session;
+    }
+
+    public String session() {
+      return session;
+    }
+
+    @Override
+    public Map<String, Long> present(Collection<String> sha256s) throws IOException {
+      return present(sha256s, -1, null);
+    }
+
+    @Override
+    public Map<String, Long> present(Collection<String> sha256s, long first, List<String> order) throws IOException {
+      Map<String, Object> request = new LinkedHashMap<>();
+      request.put("sha256", List.copyOf(sha256s));
+      if (order != null) {
+        request.put("session", session);
+        request.put("first", first);
+        request.put("order", order);
       }
-    };
+      JsonNode answer = JSON.readTree(send(post("/v1/jobs/" + job + "/chunks/present", JSON.writeValueAsBytes(request))));
+      Map<String, Long> present = new LinkedHashMap<>();
+      answer.get("present").fields().forEachRemaining(e -> present.put(e.getKey(), e.getValue().asLong()));
+      return present;
+    }
+
+    @Override
+    public void put(String sha256, byte[] frame, int rawSize) throws IOException {
+      URI url = base.resolve("/v1/jobs/" + job + "/chunks/" + sha256);
+      Map<String, String> headers =
+          Map.of(
+              "Authorization", "Bearer " + token,
+              "User-Agent", "ephemera-cli",
+              "Content-Type", "application/zstd",
+              dev.ephemera.api.JobApi.UPLOAD_SESSION_HEADER, session);
+      // The same retry policy as send(), over the cheaper transport.
+      long backoffMs = 200;
+      while (true) {
+        IOException failure;
+        try {
+          ChunkPut.Answer answer = ChunkPut.put(url, headers, frame, CONNECT_TIMEOUT, REQUEST_TIMEOUT);
+          if (answer.status() / 100 == 2) {
+            return;
+          }
+          ApiError error = error(answer.status(), answer.body());
+          if (!transientError(error)) {
+            throw error;
+          }
+          failure = error;
+        } catch (ConnectException | java.net.SocketTimeoutException e) {
+          failure = new IOException("cannot reach Ephemera at " + base + ": " + e.getMessage(), e);
+        } catch (ApiError e) {
+          throw e;
+        } catch (java.io.InterruptedIOException e) {
+          throw e;
+        } catch (IOException e) {
+          failure = new IOException("talking to Ephemera at " + base + " failed: " + e.getMessage(), e);
+        }
+        backoffMs = backOff(failure, backoffMs);
+      }
+    }
   }
 
   /**
@@ -323,11 +386,34 @@ public final class ApiClient {
     }
   }
 
-  private static ApiError error(HttpResponse<byte[]> response) {
-    String code = "http_" + response.statusCode();
-    String message = new String(response.body(), StandardCharsets.UTF_8);
+  /** Waits before the next attempt, or throws {@code failure} when the deadline has passed; the next backoff. */
+  private long backOff(IOException failure, long backoffMs) throws IOException {
+    long left = (deadline - System.nanoTime()) / 1_000_000;
+    if (left <= 0) {
+      throw failure;
+    }
     try {
-      JsonNode node = JSON.readTree(response.body());
+      Thread.sleep(Math.min(backoffMs, left));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw failure;
+    }
+    return Math.min(5000, backoffMs * 2);
+  }
+
+  private static boolean transientError(ApiError error) {
+    return error.status >= 500 || error.status == 429 || (error.status == 409 && "job_unknown".equals(error.code));
+  }
+
+  private static ApiError error(HttpResponse<byte[]> response) {
+    return error(response.statusCode(), response.body());
+  }
+
+  private static ApiError error(int status, byte[] body) {
+    String code = "http_" + status;
+    String message = new String(body, StandardCharsets.UTF_8);
+    try {
+      JsonNode node = JSON.readTree(body);
       if (node != null && node.has("message")) {
         message = node.get("message").asText();
         code = node.path("error").asText(code);
@@ -335,6 +421,6 @@ public final class ApiClient {
     } catch (IOException | RuntimeException e) {
       // not JSON: keep the raw body as the message
     }
-    return new ApiError(response.statusCode(), code, message);
+    return new ApiError(status, code, message);
   }
 }

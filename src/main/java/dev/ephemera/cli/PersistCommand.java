@@ -179,8 +179,9 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
       java.util.Collections.sort(relative);
     }
     ArchiveWriter.Result written;
+    ApiClient.UploadSink sink = api.sink();
     try {
-      written = new ArchiveWriter(writerOptions(selection, emptyDirs)).write(selection.root(), relative, api.sink());
+      written = new ArchiveWriter(writerOptions(selection, emptyDirs)).write(selection.root(), relative, sink);
     } catch (FileChangedException e) {
       throw new CliFailure(
           CliFailure.Kind.CHECK,
@@ -193,7 +194,7 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     manifest.warnings().forEach(w -> err.println("persist: warning: " + w));
     SetView set;
     try {
-      set = api.register(setName, setWhen, manifest);
+      set = api.register(setName, setWhen, manifest, sink);
     } catch (ApiClient.ApiError e) {
       throw refused(setName, e);
     }

@@ -28,6 +28,7 @@ import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkClientException;
@@ -144,7 +145,10 @@ public final class S3ObjectStore implements ObjectStore {
         key,
         () ->
             client.putObject(
-                r -> r.bucket(config.bucket()).key(s3Key), RequestBody.fromBytes(bytes)));
+                r -> r.bucket(config.bucket()).key(s3Key),
+                // the caller's array as it is (fromBytes copies it): put is synchronous and nobody changes it meanwhile
+                RequestBody.fromContentProvider(
+                    ContentStreamProvider.fromByteArrayUnsafe(bytes), bytes.length, "application/octet-stream")));
   }
 
   @Override

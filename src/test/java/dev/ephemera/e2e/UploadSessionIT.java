@@ -1,0 +1,157 @@
+package dev.ephemera.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ephemera.event.CloudEvent;
+import dev.ephemera.event.EventCodec;
+import dev.ephemera.event.JobInfo;
+import dev.ephemera.event.JobStarted;
+import dev.ephemera.event.Repo;
+import dev.ephemera.event.Ulid;
+import dev.ephemera.testing.RealServices;
+import dev.ephemera.testing.RunningWorker;
+import dev.ephemera.testing.RunningWorker.CliRun;
+import dev.ephemera.testing.TestServices;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A persist's digests are computed by the worker while the chunks arrive (its upload session); they must be exactly
+ * what the full digest of the stored frames gives — checked by registering the same manifest again without a session,
+ * for a cold persist and for one that reuses most chunks — and a session that lies about the order changes nothing.
+ */
+@ExtendWith(RealServices.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class UploadSessionIT {
+  private static final ObjectMapper JSON = EventCodec.newMapper();
+  private static final Repo REPO = new Repo("oxidecomputer", "propolis", 4343);
+
+  private RunningWorker worker;
+  private final HttpClient http = HttpClient.newHttpClient();
+  @TempDir Path tmp;
+
+  @BeforeAll
+  void start(TestServices services) throws Exception {
+    worker = RunningWorker.start(services, "uploads");
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    worker.close();
+  }
+
+  private String startedPushJob() throws Exception {
+    String id = Ulid.next();
+    worker.publish(
+        CloudEvent.of(
+            "urn:buildomat:test",
+            JobStarted.of(
+                new JobInfo(id, "gong-4343", REPO, "b".repeat(40), "topic", JobInfo.Trigger.PUSH, null, false, "main",
+                    "helios-2.0", "build", List.of()))));
+    return id;
+  }
+
+  private JsonNode send(String job, String method, String path, Object body) throws Exception {
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(worker.url().resolve(path))
+                .header("Authorization", "Bearer " + worker.jobToken(job))
+                .header("Content-Type", "application/json")
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isBetween(200, 299);
+    return JSON.readTree(r.body());
+  }
+
+  /** Registers the set's manifest again, with {@code session} (or none: the full digest of the stored frames). */
+  private JsonNode registerAgain(String job, JsonNode persisted, String name, String session) throws Exception {
+    JsonNode manifest =
+        send(job, "GET", "/v1/jobs/" + job + "/sets/" + persisted.get("set_id").asText() + "/manifest", null);
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("name", name);
+    body.put("manifest", manifest);
+    if (session != null) {
+      body.put("upload_session", session);
+    }
+    return send(job, "POST", "/v1/jobs/" + job + "/sets", body);
+  }
+
+  private static void assertSameDigests(JsonNode a, JsonNode b) {
+    assertThat(a.get("tar_sha256").asText()).isEqualTo(b.get("tar_sha256").asText());
+    assertThat(a.get("archive_sha256").asText()).isEqualTo(b.get("archive_sha256").asText());
+    assertThat(a.get("archive_size").asLong()).isEqualTo(b.get("archive_size").asLong());
+  }
+
+  @Test
+  void theDigestsComputedDuringTheUploadAreTheFullDigestsOfTheStoredFrames() throws Exception {
+    Path tree = tmp.resolve("tree");
+    Random random = new Random(11);
+    for (int i = 0; i < 12; i++) {
+      byte[] data = new byte[(i + 1) * 300_000];
+      random.nextBytes(data);
+      Path f = tree.resolve("d" + (i % 3) + "/f" + i + ".bin");
+      Files.createDirectories(f.getParent());
+      Files.write(f, data);
+    }
+    // the same content twice: repeated chunks within one stream
+    Files.write(tree.resolve("copy.bin"), Files.readAllBytes(tree.resolve("d2/f11.bin")));
+    String job = startedPushJob();
+
+    CliRun cold = worker.cli(job, "persist", "tree", tree.toString(), "--json");
+    assertThat(cold.exit()).as(cold.err()).isZero();
+    JsonNode coldSet = JSON.readTree(cold.out());
+    assertThat(coldSet.get("chunks_uploaded").asLong()).isGreaterThan(3);
+    assertSameDigests(coldSet, registerAgain(job, coldSet, "tree-full", null));
+
+    Files.writeString(tree.resolve("d1/f4.bin"), "changed", StandardOpenOption.APPEND);
+    CliRun warm = worker.cli(job, "persist", "tree", tree.toString(), "--json");
+    assertThat(warm.exit()).as(warm.err()).isZero();
+    JsonNode warmSet = JSON.readTree(warm.out());
+    assertThat(warmSet.get("chunks_uploaded").asLong()).isLessThan(warmSet.get("chunks").asLong());
+    assertThat(warmSet.get("tar_sha256").asText()).isNotEqualTo(coldSet.get("tar_sha256").asText());
+    assertSameDigests(warmSet, registerAgain(job, warmSet, "tree-full-again", null));
+  }
+
+  @Test
+  void aSessionThatAnnouncedAnotherOrderFallsBackToTheFullDigest() throws Exception {
+    Path tree = tmp.resolve("small");
+    Files.createDirectories(tree);
+    byte[] data = new byte[2_000_000];
+    new Random(12).nextBytes(data);
+    Files.write(tree.resolve("blob"), data);
+    String job = startedPushJob();
+    CliRun run = worker.cli(job, "persist", "small", tree.toString(), "--json");
+    assertThat(run.exit()).as(run.err()).isZero();
+    JsonNode set = JSON.readTree(run.out());
+    JsonNode manifest = send(job, "GET", "/v1/jobs/" + job + "/sets/" + set.get("set_id").asText() + "/manifest", null);
+    List<String> chunks = manifest.get("chunks").findValuesAsText("sha256");
+    assertThat(chunks).hasSizeGreaterThan(1);
+
+    // A session announcing the chunks in reverse order, then registering the real manifest with it.
+    String session = "lying-session-" + Ulid.next();
+    List<String> reversed = new java.util.ArrayList<>(chunks);
+    java.util.Collections.reverse(reversed);
+    send(job, "POST", "/v1/jobs/" + job + "/chunks/present",
+        Map.of("sha256", chunks, "session", session, "first", 0, "order", reversed));
+    JsonNode again = registerAgain(job, set, "small-again", session);
+    assertSameDigests(set, again);
+  }
+}
