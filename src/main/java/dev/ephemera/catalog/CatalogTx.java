@@ -25,6 +25,7 @@ public final class CatalogTx {
   private PolicyDao policies;
   private InvalidationDao invalidations;
   private EvictionDao evictions;
+  private BatchDao batch;
 
   CatalogTx(Handle handle) {
     this.handle = Objects.requireNonNull(handle, "handle");
@@ -69,6 +70,11 @@ public final class CatalogTx {
 
   public InvalidationDao invalidations() {
     return invalidations == null ? invalidations = handle.attach(InvalidationDao.class) : invalidations;
+  }
+
+  /** Set-based statements for applying a batch of events (one round trip each). */
+  public BatchDao batch() {
+    return batch == null ? batch = new BatchDao(handle) : batch;
   }
 
   public EvictionDao evictions() {

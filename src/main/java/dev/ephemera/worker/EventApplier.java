@@ -1,6 +1,7 @@
 package dev.ephemera.worker;
 
 import dev.ephemera.auth.DownloadLinks;
+import dev.ephemera.catalog.BatchDao;
 import dev.ephemera.catalog.CatalogTx;
 import dev.ephemera.catalog.EventMark;
 import dev.ephemera.catalog.JobRow;
@@ -61,6 +62,9 @@ public final class EventApplier {
   private static final Logger LOGGER = LoggerFactory.getLogger(EventApplier.class);
   /** Building an ObjectMapper is costly; one, immutable once configured, serves every event. */
   private static final com.fasterxml.jackson.databind.ObjectMapper DECLARED_JSON = EventCodec.newMapper();
+  /** The outbox {@code headers} (jsonb) of events and of dead letters. */
+  private static final String EVENT_HEADERS = "{\"content-type\": \"" + EventCodec.CONTENT_TYPE + "\"}";
+  private static final String DLQ_HEADERS = "{\"content-type\": \"" + EventCodec.DLQ_CONTENT_TYPE + "\"}";
   private static final Map<String, Set<EventType>> INBOUND =
       Map.of(
           Topics.BUILDOMAT_JOBS, Set.of(EventType.JOB_STARTED, EventType.JOB_COMPLETED),
@@ -114,7 +118,7 @@ public final class EventApplier {
   }
 
   /** A record that cannot be applied, and why: it becomes a dead letter. */
-  private record Poison(String eventId, String eventType, String reason) {}
+  record Poison(String eventId, String eventType, String reason) {}
 
   /**
    * Applies one partition's records, in order, in ONE transaction: each is recorded under its event id (a duplicate
@@ -124,14 +128,27 @@ public final class EventApplier {
    * commit (one WAL flush) per batch instead of per event.
    */
   public List<Outcome> applyAll(List<Incoming> batch) {
+    return applyAll(batch, true);
+  }
+
+  /**
+   * {@link #applyAll(List)}; with {@code setBased} false, every record is applied with its own statements, one after
+   * the other (the reference the set-based {@link JobBatch} is tested against; control batches always go this way).
+   */
+  List<Outcome> applyAll(List<Incoming> batch, boolean setBased) {
     long start = System.nanoTime();
     List<Object> decoded = new ArrayList<>(batch.size());
     for (Incoming in : batch) {
       decoded.add(decode(in));
     }
+    // buildomat.jobs batches go set-based (one statement per kind of row); control events are few and go one by one
+    boolean jobsOnly = setBased && batch.stream().allMatch(in -> Topics.BUILDOMAT_JOBS.equals(in.topic()));
     List<Outcome> outcomes =
         catalog.inTransaction(
             tx -> {
+              if (jobsOnly) {
+                return new JobBatch(this, tx, clock, meters).apply(batch, decoded);
+              }
               List<Outcome> out = new ArrayList<>(batch.size());
               for (int i = 0; i < batch.size(); i++) {
                 out.add(applyIn(tx, batch.get(i), decoded.get(i)));
@@ -323,51 +340,57 @@ public final class EventApplier {
       if (found.isEmpty()) {
         continue;
       }
-      SetRow set = found.get();
-      sets.add(
-          new Used.UsedSet(
-              set.name(),
-              set.setId(),
-              set.scope(),
-              use.fallbackLevel(),
-              set.tarSha256(),
-              set.tarSize(),
-              set.archiveSha256(),
-              set.archiveSize(),
-              set.fileCount(),
-              set.rootPath(),
-              set.createdAt(),
-              set.createdByJob(),
-              links.archive(set.setId()),
-              restored.get(set.setId())));
+      sets.add(usedSet(found.get(), use, restored.get(use.setId())));
     }
     emit(tx, new Used(job.jobId(), job.owner(), sets));
   }
 
+  /** One entry of {@code ephemera.used}: {@code set} as {@code use} gave it to the job. */
+  Used.UsedSet usedSet(SetRow set, UseRow use, Instant restoredAt) {
+    return new Used.UsedSet(
+        set.name(),
+        set.setId(),
+        set.scope(),
+        use.fallbackLevel(),
+        set.tarSha256(),
+        set.tarSize(),
+        set.archiveSha256(),
+        set.archiveSize(),
+        set.fileCount(),
+        set.rootPath(),
+        set.createdAt(),
+        set.createdByJob(),
+        links.archive(set.setId()),
+        restoredAt);
+  }
+
   private void recordJob(CatalogTx tx, JobInfo job, OwnerPolicy policy, Instant at) {
+    tx.jobs().upsertStarted(jobRow(job, policy, at));
+  }
+
+  /** The catalog row {@code job.started} (or a completion of an unknown job) writes for {@code job}. */
+  JobRow jobRow(JobInfo job, OwnerPolicy policy, Instant at) {
     Access access = ScopePolicy.access(context(job), policy.defaultBranchMode());
-    tx.jobs()
-        .upsertStarted(
-            new JobRow(
-                job.jobId(),
-                job.owner(),
-                job.repo().owner(),
-                job.repo().name(),
-                job.repo().id(),
-                job.headSha(),
-                job.headBranch(),
-                job.trigger() == JobInfo.Trigger.PUSH ? "push" : "pull_request",
-                job.pullRequest(),
-                job.fork(),
-                job.defaultBranch(),
-                job.target(),
-                job.jobName(),
-                declaredJson(job),
-                access.write().map(Scope::toString).orElse(null),
-                access.reads().stream().map(Scope::toString).toList(),
-                at,
-                null,
-                null));
+    return new JobRow(
+        job.jobId(),
+        job.owner(),
+        job.repo().owner(),
+        job.repo().name(),
+        job.repo().id(),
+        job.headSha(),
+        job.headBranch(),
+        job.trigger() == JobInfo.Trigger.PUSH ? "push" : "pull_request",
+        job.pullRequest(),
+        job.fork(),
+        job.defaultBranch(),
+        job.target(),
+        job.jobName(),
+        declaredJson(job),
+        access.write().map(Scope::toString).orElse(null),
+        access.reads().stream().map(Scope::toString).toList(),
+        at,
+        null,
+        null);
   }
 
   private String declaredJson(JobInfo job) {
@@ -405,18 +428,29 @@ public final class EventApplier {
         .append(event.id(), event.topic(), event.key(), codec.encode(event), Map.of("content-type", EventCodec.CONTENT_TYPE));
   }
 
+  /** The outbox row {@link #emit} writes for {@code data}. */
+  BatchDao.OutboxAppend outboxRow(EventData data) {
+    CloudEvent event = CloudEvent.of(source, data);
+    return new BatchDao.OutboxAppend(event.id(), event.topic(), event.key(), codec.encode(event), EVENT_HEADERS);
+  }
+
   private void writeDeadLetter(CatalogTx tx, Incoming in, String eventId, String eventType, String reason) {
+    BatchDao.OutboxAppend row = deadLetterRow(in, eventId, eventType, reason);
+    tx.outbox().append(row.eventId(), row.topic(), row.key(), row.payload(), Map.of("content-type", EventCodec.DLQ_CONTENT_TYPE));
+  }
+
+  /** The outbox row of a dead letter for {@code in} (and the dead-letter meter). */
+  BatchDao.OutboxAppend deadLetterRow(Incoming in, String eventId, String eventType, String reason) {
     DeadLetter letter =
         DeadLetter.of(
             in.topic(), in.partition(), in.offset(), in.key(), in.value(), reason, clock.instant(), eventId, eventType);
-    tx.outbox()
-        .append(
-            Ulid.next(),
-            Topics.DLQ,
-            in.key() == null ? null : new String(in.key(), StandardCharsets.UTF_8),
-            codec.encode(letter),
-            Map.of("content-type", EventCodec.DLQ_CONTENT_TYPE));
     meters.deadLetter(in.topic(), reasonKind(reason));
+    return new BatchDao.OutboxAppend(
+        Ulid.next(),
+        Topics.DLQ,
+        in.key() == null ? null : new String(in.key(), StandardCharsets.UTF_8),
+        codec.encode(letter),
+        DLQ_HEADERS);
   }
 
   /** A low-cardinality label for a dead-letter reason. */

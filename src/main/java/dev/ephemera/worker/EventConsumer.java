@@ -53,7 +53,10 @@ public final class EventConsumer implements Runnable {
   private final Faults faults;
   /** Told after a batch committed (wakes the outbox publisher instead of letting it poll). */
   private final Runnable afterCommit;
-  /** Applies the batches of different partitions concurrently; each thread holds one database connection at a time. */
+  /**
+   * Applies a poll's batches: the buildomat.jobs partitions' records together (one set-based transaction), each control
+   * partition's on its own, concurrently; each thread holds one database connection at a time.
+   */
   private final ExecutorService appliers =
       Executors.newFixedThreadPool(
           Math.max(2, 2 * Runtime.getRuntime().availableProcessors()),
@@ -91,7 +94,9 @@ public final class EventConsumer implements Runnable {
     props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "500");
+    // Big polls make big partition batches: one transaction and one set of statements per batch (see JobBatch).
+    // A caught-up worker gets small polls anyway, so this costs no latency.
+    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "2000");
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     // A worker that dies without leaving the group holds its partitions until the session times out.
     props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, Long.toString(sessionTimeout.toMillis()));
@@ -135,12 +140,15 @@ public final class EventConsumer implements Runnable {
           new ConsumerRebalanceListener() {
             @Override
             public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-              commit(c, done);
+              // everything applied so far, synchronously: the next owner starts where this one stopped
+              commitSync(c, done);
+              partitions.forEach(done::remove);
               partitions.forEach(EventConsumer.this::unwatchLag);
             }
 
             @Override
             public void onPartitionsLost(Collection<TopicPartition> partitions) {
+              partitions.forEach(done::remove);
               partitions.forEach(EventConsumer.this::unwatchLag);
             }
 
@@ -151,70 +159,97 @@ public final class EventConsumer implements Runnable {
             }
           });
       long backoffMs = 0;
-      while (running.get()) {
-        long pollStart = System.nanoTime();
-        ConsumerRecords<byte[], byte[]> records;
-        try {
-          records = c.poll(Duration.ofMillis(500));
-        } catch (RuntimeException e) {
-          meters.kafkaCall("poll", false, System.nanoTime() - pollStart);
+      try {
+        while (running.get()) {
+          long pollStart = System.nanoTime();
+          ConsumerRecords<byte[], byte[]> records;
+          try {
+            records = c.poll(Duration.ofMillis(500));
+          } catch (RuntimeException e) {
+            meters.kafkaCall("poll", false, System.nanoTime() - pollStart);
+            throw e;
+          }
+          meters.kafkaCall("poll", true, System.nanoTime() - pollStart);
+          boolean failed = false;
+          // Within a partition the order is kept (one batch per partition at a time). The consumer itself (seek,
+          // commit) stays on this thread: KafkaConsumer is not thread-safe.
+          // The buildomat.jobs partitions of a poll go in ONE batch (one transaction, one set of statements: see
+          // JobBatch), each partition's records in order; a control partition's records are a batch of their own.
+          Map<List<TopicPartition>, Future<?>> applying = new LinkedHashMap<>();
+          Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> batches = new LinkedHashMap<>();
+          List<TopicPartition> jobs = new java.util.ArrayList<>();
+          List<List<TopicPartition>> units = new java.util.ArrayList<>();
+          for (TopicPartition tp : records.partitions()) {
+            batches.put(tp, records.records(tp));
+            if (logical(tp.topic()).equals(dev.ephemera.event.Topics.BUILDOMAT_JOBS)) {
+              jobs.add(tp);
+            } else {
+              units.add(List.of(tp));
+            }
+          }
+          if (!jobs.isEmpty()) {
+            units.add(0, jobs);
+          }
+          for (List<TopicPartition> unit : units) {
+            List<Incoming> incoming = new java.util.ArrayList<>();
+            for (TopicPartition tp : unit) {
+              for (ConsumerRecord<byte[], byte[]> r : batches.get(tp)) {
+                incoming.add(new Incoming(logical(r.topic()), r.partition(), r.offset(), r.key(), r.value()));
+              }
+            }
+            applying.put(unit, appliers.submit(() -> applier.applyAll(incoming)));
+          }
+          boolean applied = false;
+          for (Map.Entry<List<TopicPartition>, Future<?>> entry : applying.entrySet()) {
+            List<TopicPartition> unit = entry.getKey();
+            try {
+              await(entry.getValue());
+              applied = true;
+              for (TopicPartition tp : unit) {
+                List<ConsumerRecord<byte[], byte[]>> batch = batches.get(tp);
+                done.put(tp, new OffsetAndMetadata(batch.get(batch.size() - 1).offset() + 1));
+                for (int i = 0; i < batch.size(); i++) {
+                  faults.at(Faults.AFTER_APPLY);
+                }
+              }
+            } catch (RuntimeException e) {
+              // Transient: nothing of the batch was applied; rewind its partitions to their start and retry.
+              failed = true;
+              meters.eventError("transient");
+              for (TopicPartition tp : unit) {
+                List<ConsumerRecord<byte[], byte[]>> batch = batches.get(tp);
+                long first = batch.get(0).offset();
+                LOGGER
+                    .atWarn()
+                    .addKeyValue("topic", tp.topic())
+                    .addKeyValue("partition", tp.partition())
+                    .addKeyValue("offset", first)
+                    .addKeyValue("records", batch.size())
+                    .setCause(e)
+                    .log("applying records failed; will retry");
+                c.seek(tp, first);
+              }
+            }
+          }
+          if (applied) {
+            afterCommit.run();
+            commitAsync(c, done);
+          }
+          updateLag(c);
+          if (failed) {
+            backoffMs = Math.min(maxBackoff.toMillis(), backoffMs == 0 ? 100 : backoffMs * 2);
+            sleep(backoffMs);
+          } else {
+            backoffMs = 0;
+          }
+        }
+      } catch (WakeupException e) {
+        if (running.get()) {
           throw e;
         }
-        meters.kafkaCall("poll", true, System.nanoTime() - pollStart);
-        boolean failed = false;
-        // Partitions hold different owners, so their batches are applied concurrently, each in its own transaction;
-        // within a partition the order is kept (one batch per partition at a time). The consumer itself (seek,
-        // commit) stays on this thread: KafkaConsumer is not thread-safe.
-        Map<TopicPartition, Future<?>> applying = new LinkedHashMap<>();
-        Map<TopicPartition, List<ConsumerRecord<byte[], byte[]>>> batches = new LinkedHashMap<>();
-        for (TopicPartition tp : records.partitions()) {
-          List<ConsumerRecord<byte[], byte[]>> batch = records.records(tp);
-          List<Incoming> incoming = new java.util.ArrayList<>(batch.size());
-          for (ConsumerRecord<byte[], byte[]> r : batch) {
-            incoming.add(new Incoming(logical(r.topic()), r.partition(), r.offset(), r.key(), r.value()));
-          }
-          batches.put(tp, batch);
-          applying.put(tp, appliers.submit(() -> applier.applyAll(incoming)));
-        }
-        boolean applied = false;
-        for (Map.Entry<TopicPartition, Future<?>> entry : applying.entrySet()) {
-          TopicPartition tp = entry.getKey();
-          List<ConsumerRecord<byte[], byte[]>> batch = batches.get(tp);
-          long first = batch.get(0).offset();
-          try {
-            await(entry.getValue());
-            applied = true;
-            done.put(tp, new OffsetAndMetadata(batch.get(batch.size() - 1).offset() + 1));
-            for (int i = 0; i < batch.size(); i++) {
-              faults.at(Faults.AFTER_APPLY);
-            }
-          } catch (RuntimeException e) {
-            // Transient: nothing of the batch was applied; rewind the partition to its start and retry it.
-            failed = true;
-            meters.eventError("transient");
-            LOGGER
-                .atWarn()
-                .addKeyValue("topic", tp.topic())
-                .addKeyValue("partition", tp.partition())
-                .addKeyValue("offset", first)
-                .addKeyValue("records", batch.size())
-                .setCause(e)
-                .log("applying records failed; will retry");
-            c.seek(tp, first);
-          }
-        }
-        if (applied) {
-          afterCommit.run();
-        }
-        commit(c, done);
-        updateLag(c);
-        if (failed) {
-          backoffMs = Math.min(maxBackoff.toMillis(), backoffMs == 0 ? 100 : backoffMs * 2);
-          sleep(backoffMs);
-        } else {
-          backoffMs = 0;
-        }
       }
+      // stopping: what was applied is committed before the consumer closes
+      commitSync(c, done);
     } catch (WakeupException e) {
       if (running.get()) {
         throw e;
@@ -270,19 +305,40 @@ public final class EventConsumer implements Runnable {
     return physical.startsWith(prefix) ? physical.substring(prefix.length()) : physical;
   }
 
-  private void commit(KafkaConsumer<byte[], byte[]> c, Map<TopicPartition, OffsetAndMetadata> done) {
+  /**
+   * Commits the offsets applied so far without waiting (the loop goes on polling while the broker answers). A commit
+   * that fails or is overtaken by a crash only means redelivery, which the applier deduplicates; the offsets are
+   * committed synchronously when partitions are revoked and when the loop stops.
+   */
+  private void commitAsync(KafkaConsumer<byte[], byte[]> c, Map<TopicPartition, OffsetAndMetadata> done) {
+    if (done.isEmpty()) {
+      return;
+    }
+    long start = System.nanoTime();
+    c.commitAsync(
+        new HashMap<>(done),
+        (offsets, e) -> {
+          meters.kafkaCall("commit", e == null, System.nanoTime() - start);
+          if (e != null) {
+            LOGGER
+                .atWarn()
+                .setCause(e)
+                .log("offset commit failed; records may be redelivered (they are deduplicated)");
+          }
+        });
+  }
+
+  private void commitSync(KafkaConsumer<byte[], byte[]> c, Map<TopicPartition, OffsetAndMetadata> done) {
     if (done.isEmpty()) {
       return;
     }
     long start = System.nanoTime();
     try {
       c.commitSync(done);
-      done.clear();
       meters.kafkaCall("commit", true, System.nanoTime() - start);
     } catch (WakeupException e) {
       // stop() raced the commit: commit once more so nothing applied is redelivered needlessly
       c.commitSync(done);
-      done.clear();
       throw e;
     } catch (RuntimeException e) {
       meters.kafkaCall("commit", false, System.nanoTime() - start);

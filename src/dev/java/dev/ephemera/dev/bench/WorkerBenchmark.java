@@ -211,8 +211,9 @@ public final class WorkerBenchmark {
                 long start = System.nanoTime();
                 for (int i = 0; i < total; i++) {
                   long due = start + (long) (i * 1e9 / rate);
-                  while (System.nanoTime() < due) {
-                    Thread.onSpinWait();
+                  // park, not spin: a spinning publisher would take one of the machine's two cores from the worker
+                  for (long wait = due - System.nanoTime(); wait > 0; wait = due - System.nanoTime()) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(wait);
                   }
                   JobInfo job = job(i % owners);
                   sent.put(job.jobId(), System.nanoTime());

@@ -1,0 +1,382 @@
+package dev.ephemera.worker;
+
+import dev.ephemera.catalog.BatchDao;
+import dev.ephemera.catalog.BatchDao.HeadKey;
+import dev.ephemera.catalog.CatalogTx;
+import dev.ephemera.catalog.EventMark;
+import dev.ephemera.catalog.JobRow;
+import dev.ephemera.catalog.OwnerPolicyRow;
+import dev.ephemera.catalog.SetRow;
+import dev.ephemera.catalog.UseKind;
+import dev.ephemera.catalog.UseRow;
+import dev.ephemera.event.Captured;
+import dev.ephemera.event.CloudEvent;
+import dev.ephemera.event.DeclaredSet;
+import dev.ephemera.event.Discarded;
+import dev.ephemera.event.JobCompleted;
+import dev.ephemera.event.JobInfo;
+import dev.ephemera.event.JobStarted;
+import dev.ephemera.event.Staged;
+import dev.ephemera.event.Used;
+import dev.ephemera.metrics.Meters;
+import dev.ephemera.policy.Access;
+import dev.ephemera.policy.Decision;
+import dev.ephemera.policy.Decisions;
+import dev.ephemera.policy.OwnerPolicy;
+import dev.ephemera.policy.Scope;
+import dev.ephemera.policy.ScopePolicy;
+import dev.ephemera.worker.EventApplier.Applied;
+import dev.ephemera.worker.EventApplier.DeadLettered;
+import dev.ephemera.worker.EventApplier.Duplicate;
+import dev.ephemera.worker.EventApplier.Incoming;
+import dev.ephemera.worker.EventApplier.Outcome;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One partition batch of {@code buildomat.jobs} records applied set-based, in the caller's transaction, with the same
+ * effects as applying the records one after the other ({@link EventApplier#apply}):
+ *
+ * <ol>
+ *   <li>every event id (a poison record: its coordinates) is recorded in one statement, which says per record whether
+ *       it is new, a duplicate or a conflicting reuse of an id, also within the batch;
+ *   <li>what the new events need is read in one query each: owner policies, known jobs, pending sets and uses of the
+ *       completed jobs, the heads every {@code job.started} may read;
+ *   <li>the pure {@link Decisions} run in memory, in record order, on that state as the earlier records of the batch
+ *       left it: a job started and completed in one batch, a second completion of a job, a started job reading a head a
+ *       completion before it moved;
+ *   <li>the writes go out in one statement per table (jobs, completions, uses, outbox in record order). Heads and sets
+ *       move per captured set, right away, with the per-set conditional statements ({@code SetDao.markLive}); the
+ *       heads read for later records of the batch are then read again.
+ * </ol>
+ *
+ * All of it commits or none of it does, as before; the offsets are committed after the transaction.
+ */
+final class JobBatch {
+  private final EventApplier applier;
+  private final CatalogTx tx;
+  private final BatchDao db;
+  private final Clock clock;
+  private final Meters meters;
+
+  // state of the catalog as the records applied so far left it
+  private Map<String, OwnerPolicyRow> policies = Map.of();
+  private final Set<String> knownJobs = new HashSet<>();
+  private final Map<String, List<SetRow>> pending = new HashMap<>();
+  private final Map<String, List<UseRow>> storedUses = new HashMap<>();
+  private final Map<HeadKey, Optional<String>> heads = new HashMap<>();
+  private final Map<String, SetRow> setsById = new HashMap<>();
+
+  // writes, in record order
+  private final Map<String, JobRow> jobWrites = new LinkedHashMap<>();
+  private final Map<String, BatchDao.Completion> completions = new LinkedHashMap<>();
+  private final List<UseRow> useWrites = new ArrayList<>();
+  private final Map<String, List<UseRow>> batchUses = new HashMap<>();
+  private final List<BatchDao.OutboxAppend> outbox = new ArrayList<>();
+
+  JobBatch(EventApplier applier, CatalogTx tx, Clock clock, Meters meters) {
+    this.applier = applier;
+    this.tx = tx;
+    this.db = tx.batch();
+    this.clock = clock;
+    this.meters = meters;
+  }
+
+  List<Outcome> apply(List<Incoming> batch, List<Object> decoded) {
+    List<BatchDao.EventRecord> records = new ArrayList<>(batch.size());
+    for (int i = 0; i < batch.size(); i++) {
+      Incoming in = batch.get(i);
+      String digest = EventApplier.sha256(in.value());
+      if (decoded.get(i) instanceof EventApplier.Poison) {
+        // a poison record is recorded under its coordinates, so a redelivery does not dead-letter it twice
+        String marker = "dlq:" + in.topic() + ":" + in.partition() + ":" + in.offset();
+        records.add(new BatchDao.EventRecord(marker, "dlq", digest, in.topic(), in.partition(), in.offset()));
+      } else {
+        CloudEvent event = (CloudEvent) decoded.get(i);
+        records.add(
+            new BatchDao.EventRecord(event.id(), event.type().type(), digest, in.topic(), in.partition(), in.offset()));
+      }
+    }
+    List<EventMark> marks = timed(() -> db.markProcessed(records));
+    load(decoded, marks);
+
+    List<Outcome> out = new ArrayList<>(batch.size());
+    for (int i = 0; i < batch.size(); i++) {
+      Incoming in = batch.get(i);
+      EventMark mark = marks.get(i);
+      if (decoded.get(i) instanceof EventApplier.Poison poison) {
+        if (mark == EventMark.NEW) {
+          outbox.add(applier.deadLetterRow(in, poison.eventId(), poison.eventType(), poison.reason()));
+        }
+        out.add(new DeadLettered(poison.eventType() == null ? "unknown" : poison.eventType(), poison.reason()));
+        continue;
+      }
+      CloudEvent event = (CloudEvent) decoded.get(i);
+      String type = event.type().type();
+      if (mark == EventMark.DUPLICATE) {
+        out.add(new Duplicate(type));
+      } else if (mark == EventMark.CONFLICT) {
+        String reason = "event id " + event.id() + " was already applied with different content";
+        outbox.add(applier.deadLetterRow(in, event.id(), type, reason));
+        out.add(new DeadLettered(type, reason));
+      } else if (event.data() instanceof JobStarted started) {
+        out.add(new Applied(type, started(started, event.time())));
+      } else {
+        out.add(new Applied(type, completed((JobCompleted) event.data(), event.time())));
+      }
+    }
+    timed(() -> {
+      db.upsertStarted(jobWrites.values());
+      return null;
+    });
+    timed(() -> {
+      db.recordUses(useWrites);
+      return null;
+    });
+    timed(() -> {
+      db.markCompleted(completions.values());
+      return null;
+    });
+    timed(() -> {
+      db.appendOutbox(outbox);
+      return null;
+    });
+    return out;
+  }
+
+  /** Reads, one query per kind, what the new events of the batch need. */
+  private void load(List<Object> decoded, List<EventMark> marks) {
+    Set<String> owners = new LinkedHashSet<>();
+    Set<String> completedJobs = new LinkedHashSet<>();
+    List<JobInfo> startedJobs = new ArrayList<>();
+    for (int i = 0; i < decoded.size(); i++) {
+      if (marks.get(i) != EventMark.NEW || !(decoded.get(i) instanceof CloudEvent event)) {
+        continue;
+      }
+      if (event.data() instanceof JobStarted started) {
+        owners.add(started.job().owner());
+        startedJobs.add(started.job());
+      } else if (event.data() instanceof JobCompleted completed) {
+        owners.add(completed.job().owner());
+        completedJobs.add(completed.job().jobId());
+      }
+    }
+    policies = timed(() -> db.policies(owners));
+    if (!completedJobs.isEmpty()) {
+      knownJobs.addAll(timed(() -> db.knownJobs(completedJobs)));
+      pending.putAll(timed(() -> db.pendingForJobs(completedJobs)));
+      storedUses.putAll(timed(() -> db.usesForJobs(completedJobs)));
+      // the sets an ephemera.used will list: those of the uses already stored for jobs that restored something
+      Set<String> usedSets = new HashSet<>();
+      for (List<UseRow> uses : storedUses.values()) {
+        if (uses.stream().anyMatch(u -> u.kind() == UseKind.RESTORED)) {
+          uses.forEach(u -> usedSets.add(u.setId()));
+        }
+      }
+      if (!usedSets.isEmpty()) {
+        setsById.putAll(timed(() -> db.findSets(usedSets)));
+      }
+    }
+    Set<HeadKey> keys = new LinkedHashSet<>();
+    for (JobInfo job : startedJobs) {
+      Access access = ScopePolicy.access(EventApplier.context(job), policy(job.owner()).defaultBranchMode());
+      for (DeclaredSet declared : job.declared()) {
+        for (Scope scope : access.reads()) {
+          keys.add(new HeadKey(job.owner(), declared.name(), scope.toString()));
+        }
+      }
+    }
+    if (!keys.isEmpty()) {
+      Map<HeadKey, String> live = timed(() -> db.liveHeads(keys));
+      for (HeadKey key : keys) {
+        heads.put(key, Optional.ofNullable(live.get(key)));
+      }
+    }
+  }
+
+  private OwnerPolicy policy(String owner) {
+    OwnerPolicyRow row = policies.get(owner);
+    return EventApplier.ownerPolicy(row == null ? OwnerPolicyRow.defaults(owner) : row);
+  }
+
+  private Optional<String> head(String owner, String name, Scope scope) {
+    return heads.computeIfAbsent(
+        new HeadKey(owner, name, scope.toString()),
+        key -> tx.heads().resolve(owner, name, List.of(key.scope())).map(r -> r.set().setId()));
+  }
+
+  private void writeJob(JobInfo job, Instant at) {
+    knownJobs.add(job.jobId());
+    // the upsert rewrites every column it sets, so the last write of a job in the batch is what the job row ends as
+    jobWrites.remove(job.jobId());
+    jobWrites.put(job.jobId(), applier.jobRow(job, policy(job.owner()), at));
+  }
+
+  private List<Decision> started(JobStarted started, Instant at) {
+    JobInfo job = started.job();
+    OwnerPolicy policy = policy(job.owner());
+    writeJob(job, at);
+    List<String> names = job.declared().stream().map(DeclaredSet::name).toList();
+    List<Decision> decisions =
+        Decisions.onStarted(
+            EventApplier.context(job), policy, names, (name, scope) -> head(job.owner(), name, scope));
+    Instant now = clock.instant();
+    for (Decision decision : decisions) {
+      if (decision instanceof Decision.Stage stage) {
+        UseRow use =
+            new UseRow(
+                job.jobId(),
+                stage.setId(),
+                UseKind.STAGED,
+                stage.name(),
+                stage.scope().toString(),
+                stage.fallbackLevel(),
+                now);
+        useWrites.add(use);
+        batchUses.computeIfAbsent(job.jobId(), j -> new ArrayList<>()).add(use);
+        outbox.add(
+            applier.outboxRow(
+                new Staged(
+                    job.jobId(),
+                    job.owner(),
+                    stage.name(),
+                    stage.setId(),
+                    stage.scope().toString(),
+                    stage.fallbackLevel())));
+        meters.decision("staged", "fallback_" + stage.fallbackLevel());
+      } else if (decision instanceof Decision.Ignore ignore) {
+        meters.decision("ignored", ignore.reason().startsWith("hermetic") ? "hermetic" : "miss");
+      }
+    }
+    meters.staged(Duration.between(at, clock.instant()));
+    return decisions;
+  }
+
+  private List<Decision> completed(JobCompleted completed, Instant at) {
+    JobInfo job = completed.job();
+    if (!knownJobs.contains(job.jobId())) {
+      // job.started was never seen (lost before Ephemera existed, or filtered): the completion still settles sets
+      writeJob(job, at);
+    }
+    String result = completed.result().name().toLowerCase(Locale.ROOT);
+    completions.putIfAbsent(job.jobId(), new BatchDao.Completion(job.jobId(), result, completed.completedAt()));
+    // a set is settled once: a second completion of the job finds nothing pending
+    List<SetRow> rows = Optional.ofNullable(pending.remove(job.jobId())).orElse(List.of());
+    Map<String, SetRow> byId = new HashMap<>();
+    List<Decisions.PendingSet> sets = new ArrayList<>();
+    for (SetRow set : rows) {
+      byId.put(set.setId(), set);
+      sets.add(
+          new Decisions.PendingSet(
+              set.setId(),
+              set.name(),
+              Scope.parse(set.scope()),
+              OwnerPolicy.When.valueOf(set.when().toUpperCase(Locale.ROOT))));
+    }
+    List<Decision> decisions = Decisions.onCompleted(Decisions.Result.valueOf(completed.result().name()), sets);
+    for (Decision decision : decisions) {
+      if (decision instanceof Decision.Capture capture) {
+        SetRow set = byId.get(capture.setId());
+        boolean headMoved = tx.sets().markLive(capture.setId(), completed.completedAt());
+        // the head of (owner, name, scope) may have moved: later records read it again
+        heads.remove(new HeadKey(set.owner(), set.name(), set.scope()));
+        outbox.add(
+            applier.outboxRow(
+                new Captured(
+                    job.jobId(),
+                    job.owner(),
+                    set.name(),
+                    set.setId(),
+                    set.scope(),
+                    set.tarSha256(),
+                    set.tarSize(),
+                    set.archiveSha256(),
+                    set.archiveSize(),
+                    set.fileCount(),
+                    headMoved)));
+        meters.decision("captured", headMoved ? "head_moved" : "head_kept");
+      } else if (decision instanceof Decision.Discard discard) {
+        tx.sets().markDiscarded(discard.setId(), discard.reason());
+        outbox.add(
+            applier.outboxRow(
+                new Discarded(
+                    job.jobId(),
+                    job.owner(),
+                    discard.name(),
+                    discard.setId(),
+                    discard.scope().toString(),
+                    discard.reason())));
+        meters.decision("discarded", discard.reason().replace(' ', '_'));
+      }
+    }
+    emitUsed(job);
+    return decisions;
+  }
+
+  /** As {@code EventApplier.emitUsed}, over the stored uses plus those the batch recorded so far. */
+  private void emitUsed(JobInfo job) {
+    List<UseRow> all = new ArrayList<>(storedUses.getOrDefault(job.jobId(), List.of()));
+    Set<List<Object>> stored = new HashSet<>();
+    for (UseRow use : all) {
+      stored.add(List.of(use.setId(), use.kind()));
+    }
+    for (UseRow use : batchUses.getOrDefault(job.jobId(), List.of())) {
+      if (stored.add(List.of(use.setId(), use.kind()))) { // the first record of (job, set, kind) wins
+        all.add(use);
+      }
+    }
+    all.sort(
+        Comparator.comparing(UseRow::at).thenComparing(UseRow::setId).thenComparing(u -> u.kind().db()));
+    Map<String, UseRow> staged = new LinkedHashMap<>();
+    Map<String, Instant> restored = new LinkedHashMap<>();
+    for (UseRow use : all) {
+      staged.putIfAbsent(use.setId(), use);
+      if (use.kind() == UseKind.RESTORED) {
+        restored.merge(use.setId(), use.at(), (a, b) -> a.isBefore(b) ? a : b);
+        staged.put(use.setId(), use);
+      }
+    }
+    if (restored.isEmpty()) {
+      return;
+    }
+    List<Used.UsedSet> sets = new ArrayList<>();
+    for (UseRow use : staged.values()) {
+      SetRow set = setsById.get(use.setId());
+      if (set == null) {
+        Optional<SetRow> found = tx.sets().find(use.setId());
+        if (found.isEmpty()) {
+          continue;
+        }
+        set = found.get();
+        setsById.put(set.setId(), set);
+      }
+      sets.add(applier.usedSet(set, use, restored.get(set.setId())));
+    }
+    outbox.add(applier.outboxRow(new Used(job.jobId(), job.owner(), sets)));
+  }
+
+  /** Times a {@link BatchDao} statement (the Jdbi DAOs' statements are timed by {@code MeteredSql}). */
+  private <R> R timed(java.util.function.Supplier<R> statement) {
+    long start = System.nanoTime();
+    try {
+      R result = statement.get();
+      meters.dbStatement(true, System.nanoTime() - start);
+      return result;
+    } catch (RuntimeException e) {
+      meters.dbStatement(false, System.nanoTime() - start);
+      throw e;
+    }
+  }
+}
