@@ -357,8 +357,7 @@ public final class ApiClient {
           return response.body();
         }
         ApiError error = error(response);
-        boolean transientError = status >= 500 || status == 429 || (status == 409 && "job_unknown".equals(error.code));
-        if (!transientError) {
+        if (!transientError(error)) {
           throw error;
         }
         failure = error;
@@ -372,17 +371,7 @@ public final class ApiClient {
       } catch (IOException e) {
         failure = new IOException("talking to Ephemera at " + base + " failed: " + e.getMessage(), e);
       }
-      long left = (deadline - System.nanoTime()) / 1_000_000;
-      if (left <= 0) {
-        throw failure;
-      }
-      try {
-        Thread.sleep(Math.min(backoffMs, left));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw failure;
-      }
-      backoffMs = Math.min(5000, backoffMs * 2);
+      backoffMs = backOff(failure, backoffMs);
     }
   }
 
