@@ -46,6 +46,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -250,15 +251,7 @@ public final class EventApplier {
                 stage.scope().toString(),
                 stage.fallbackLevel(),
                 now);
-        emit(
-            tx,
-            new Staged(
-                job.jobId(),
-                job.owner(),
-                stage.name(),
-                stage.setId(),
-                stage.scope().toString(),
-                stage.fallbackLevel()));
+        emit(tx, staged(job, stage));
         meters.decision("staged", "fallback_" + stage.fallbackLevel());
       } else if (decision instanceof Decision.Ignore ignore) {
         meters.decision("ignored", ignore.reason().startsWith("hermetic") ? "hermetic" : "miss");
@@ -278,12 +271,7 @@ public final class EventApplier {
     tx.jobs().markCompleted(job.jobId(), result, completed.completedAt());
     List<Decisions.PendingSet> pending = new ArrayList<>();
     for (SetRow set : tx.sets().pendingForJob(job.jobId())) {
-      pending.add(
-          new Decisions.PendingSet(
-              set.setId(),
-              set.name(),
-              Scope.parse(set.scope()),
-              OwnerPolicy.When.valueOf(set.when().toUpperCase(Locale.ROOT))));
+      pending.add(pendingSet(set));
     }
     List<Decision> decisions =
         Decisions.onCompleted(Decisions.Result.valueOf(completed.result().name()), pending);
@@ -291,28 +279,11 @@ public final class EventApplier {
       if (decision instanceof Decision.Capture capture) {
         boolean headMoved = tx.sets().markLive(capture.setId(), completed.completedAt());
         SetRow set = tx.sets().find(capture.setId()).orElseThrow();
-        emit(
-            tx,
-            new Captured(
-                job.jobId(),
-                job.owner(),
-                set.name(),
-                set.setId(),
-                set.scope(),
-                set.tarSha256(),
-                set.tarSize(),
-                set.archiveSha256(),
-                set.archiveSize(),
-                set.fileCount(),
-                headMoved));
+        emit(tx, captured(job, set, headMoved));
         meters.decision("captured", headMoved ? "head_moved" : "head_kept");
       } else if (decision instanceof Decision.Discard discard) {
         tx.sets().markDiscarded(discard.setId(), discard.reason());
-        emit(
-            tx,
-            new Discarded(
-                job.jobId(), job.owner(), discard.name(), discard.setId(), discard.scope().toString(),
-                discard.reason()));
+        emit(tx, discarded(job, discard));
         meters.decision("discarded", discard.reason().replace(' ', '_'));
       }
     }
@@ -322,9 +293,18 @@ public final class EventApplier {
 
   /** One {@code ephemera.used} per job that restored anything, listing every set staged for or restored by it. */
   private void emitUsed(CatalogTx tx, JobInfo job) {
+    used(job, tx.uses().forJob(job.jobId()), tx.sets()::find).ifPresent(used -> emit(tx, used));
+  }
+
+  /**
+   * The {@code ephemera.used} of {@code job} from its uses (in the order they were recorded), or none when it
+   * restored nothing: one entry per set, as restored (at its first restore) or else as staged; a set {@code find}
+   * no longer knows is left out.
+   */
+  Optional<Used> used(JobInfo job, List<UseRow> uses, Function<String, Optional<SetRow>> find) {
     Map<String, UseRow> staged = new LinkedHashMap<>();
     Map<String, Instant> restored = new LinkedHashMap<>();
-    for (UseRow use : tx.uses().forJob(job.jobId())) {
+    for (UseRow use : uses) {
       staged.putIfAbsent(use.setId(), use);
       if (use.kind() == UseKind.RESTORED) {
         restored.merge(use.setId(), use.at(), (a, b) -> a.isBefore(b) ? a : b);
@@ -332,17 +312,50 @@ public final class EventApplier {
       }
     }
     if (restored.isEmpty()) {
-      return;
+      return Optional.empty();
     }
     List<Used.UsedSet> sets = new ArrayList<>();
     for (UseRow use : staged.values()) {
-      Optional<SetRow> found = tx.sets().find(use.setId());
-      if (found.isEmpty()) {
-        continue;
-      }
-      sets.add(usedSet(found.get(), use, restored.get(use.setId())));
+      find.apply(use.setId()).ifPresent(set -> sets.add(usedSet(set, use, restored.get(use.setId()))));
     }
-    emit(tx, new Used(job.jobId(), job.owner(), sets));
+    return Optional.of(new Used(job.jobId(), job.owner(), sets));
+  }
+
+  /** The decisions' view of a pending set. */
+  static Decisions.PendingSet pendingSet(SetRow set) {
+    return new Decisions.PendingSet(
+        set.setId(),
+        set.name(),
+        Scope.parse(set.scope()),
+        OwnerPolicy.When.valueOf(set.when().toUpperCase(Locale.ROOT)));
+  }
+
+  /** The {@code ephemera.staged} of {@code stage}. */
+  static Staged staged(JobInfo job, Decision.Stage stage) {
+    return new Staged(
+        job.jobId(), job.owner(), stage.name(), stage.setId(), stage.scope().toString(), stage.fallbackLevel());
+  }
+
+  /** The {@code ephemera.captured} of {@code set}, now live. */
+  static Captured captured(JobInfo job, SetRow set, boolean headMoved) {
+    return new Captured(
+        job.jobId(),
+        job.owner(),
+        set.name(),
+        set.setId(),
+        set.scope(),
+        set.tarSha256(),
+        set.tarSize(),
+        set.archiveSha256(),
+        set.archiveSize(),
+        set.fileCount(),
+        headMoved);
+  }
+
+  /** The {@code ephemera.discarded} of {@code discard}. */
+  static Discarded discarded(JobInfo job, Decision.Discard discard) {
+    return new Discarded(
+        job.jobId(), job.owner(), discard.name(), discard.setId(), discard.scope().toString(), discard.reason());
   }
 
   /** One entry of {@code ephemera.used}: {@code set} as {@code use} gave it to the job. */

@@ -9,15 +9,11 @@ import dev.ephemera.catalog.OwnerPolicyRow;
 import dev.ephemera.catalog.SetRow;
 import dev.ephemera.catalog.UseKind;
 import dev.ephemera.catalog.UseRow;
-import dev.ephemera.event.Captured;
 import dev.ephemera.event.CloudEvent;
 import dev.ephemera.event.DeclaredSet;
-import dev.ephemera.event.Discarded;
 import dev.ephemera.event.JobCompleted;
 import dev.ephemera.event.JobInfo;
 import dev.ephemera.event.JobStarted;
-import dev.ephemera.event.Staged;
-import dev.ephemera.event.Used;
 import dev.ephemera.metrics.Meters;
 import dev.ephemera.policy.Access;
 import dev.ephemera.policy.Decision;
@@ -246,15 +242,7 @@ final class JobBatch {
                 now);
         useWrites.add(use);
         batchUses.computeIfAbsent(job.jobId(), j -> new ArrayList<>()).add(use);
-        outbox.add(
-            applier.outboxRow(
-                new Staged(
-                    job.jobId(),
-                    job.owner(),
-                    stage.name(),
-                    stage.setId(),
-                    stage.scope().toString(),
-                    stage.fallbackLevel())));
+        outbox.add(applier.outboxRow(EventApplier.staged(job, stage)));
         meters.decision("staged", "fallback_" + stage.fallbackLevel());
       } else if (decision instanceof Decision.Ignore ignore) {
         meters.decision("ignored", ignore.reason().startsWith("hermetic") ? "hermetic" : "miss");
@@ -278,12 +266,7 @@ final class JobBatch {
     List<Decisions.PendingSet> sets = new ArrayList<>();
     for (SetRow set : rows) {
       byId.put(set.setId(), set);
-      sets.add(
-          new Decisions.PendingSet(
-              set.setId(),
-              set.name(),
-              Scope.parse(set.scope()),
-              OwnerPolicy.When.valueOf(set.when().toUpperCase(Locale.ROOT))));
+      sets.add(EventApplier.pendingSet(set));
     }
     List<Decision> decisions = Decisions.onCompleted(Decisions.Result.valueOf(completed.result().name()), sets);
     for (Decision decision : decisions) {
@@ -292,32 +275,11 @@ final class JobBatch {
         boolean headMoved = tx.sets().markLive(capture.setId(), completed.completedAt());
         // the head of (owner, name, scope) may have moved: later records read it again
         heads.remove(new HeadKey(set.owner(), set.name(), set.scope()));
-        outbox.add(
-            applier.outboxRow(
-                new Captured(
-                    job.jobId(),
-                    job.owner(),
-                    set.name(),
-                    set.setId(),
-                    set.scope(),
-                    set.tarSha256(),
-                    set.tarSize(),
-                    set.archiveSha256(),
-                    set.archiveSize(),
-                    set.fileCount(),
-                    headMoved)));
+        outbox.add(applier.outboxRow(EventApplier.captured(job, set, headMoved)));
         meters.decision("captured", headMoved ? "head_moved" : "head_kept");
       } else if (decision instanceof Decision.Discard discard) {
         tx.sets().markDiscarded(discard.setId(), discard.reason());
-        outbox.add(
-            applier.outboxRow(
-                new Discarded(
-                    job.jobId(),
-                    job.owner(),
-                    discard.name(),
-                    discard.setId(),
-                    discard.scope().toString(),
-                    discard.reason())));
+        outbox.add(applier.outboxRow(EventApplier.discarded(job, discard)));
         meters.decision("discarded", discard.reason().replace(' ', '_'));
       }
     }
@@ -339,32 +301,18 @@ final class JobBatch {
     }
     all.sort(
         Comparator.comparing(UseRow::at).thenComparing(UseRow::setId).thenComparing(u -> u.kind().db()));
-    Map<String, UseRow> staged = new LinkedHashMap<>();
-    Map<String, Instant> restored = new LinkedHashMap<>();
-    for (UseRow use : all) {
-      staged.putIfAbsent(use.setId(), use);
-      if (use.kind() == UseKind.RESTORED) {
-        restored.merge(use.setId(), use.at(), (a, b) -> a.isBefore(b) ? a : b);
-        staged.put(use.setId(), use);
-      }
+    applier.used(job, all, this::findSet).ifPresent(used -> outbox.add(applier.outboxRow(used)));
+  }
+
+  /** A set by id: loaded with the batch, else read (and kept for later records). */
+  private Optional<SetRow> findSet(String setId) {
+    SetRow set = setsById.get(setId);
+    if (set != null) {
+      return Optional.of(set);
     }
-    if (restored.isEmpty()) {
-      return;
-    }
-    List<Used.UsedSet> sets = new ArrayList<>();
-    for (UseRow use : staged.values()) {
-      SetRow set = setsById.get(use.setId());
-      if (set == null) {
-        Optional<SetRow> found = tx.sets().find(use.setId());
-        if (found.isEmpty()) {
-          continue;
-        }
-        set = found.get();
-        setsById.put(set.setId(), set);
-      }
-      sets.add(applier.usedSet(set, use, restored.get(set.setId())));
-    }
-    outbox.add(applier.outboxRow(new Used(job.jobId(), job.owner(), sets)));
+    Optional<SetRow> found = tx.sets().find(setId);
+    found.ifPresent(s -> setsById.put(setId, s));
+    return found;
   }
 
   /** Times a {@link BatchDao} statement (the Jdbi DAOs' statements are timed by {@code MeteredSql}). */
