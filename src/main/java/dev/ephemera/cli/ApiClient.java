@@ -266,7 +266,8 @@ public final class ApiClient {
   }
 
   static {
-    // Restores fetch chunks on several threads; keep a connection per thread alive (the JDK keeps 5 by default).
+    // Persists upload and restores fetch chunks on several threads over HttpURLConnection (ChunkPut, directGet): keep a
+    // connection per thread alive, so none reconnects (the JDK keeps 5 per destination by default).
     if (System.getProperty("http.maxConnections") == null) {
       System.setProperty("http.maxConnections", "32");
     }
@@ -278,7 +279,7 @@ public final class ApiClient {
    */
   private static byte[] directGet(URI url) throws IOException {
     java.net.HttpURLConnection c = (java.net.HttpURLConnection) url.toURL().openConnection();
-    c.setConnectTimeout(10_000);
+    c.setConnectTimeout((int) CONNECT_TIMEOUT.toMillis());
     c.setReadTimeout((int) REQUEST_TIMEOUT.toMillis());
     c.setRequestProperty("User-Agent", "ephemera-cli");
     int status = c.getResponseCode();

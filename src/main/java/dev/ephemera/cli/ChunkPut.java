@@ -12,18 +12,12 @@ import java.util.Map;
 
 /**
  * The chunk upload of a persist: one {@code PUT} per chunk over {@link HttpURLConnection} with a fixed-length body,
- * written straight from the frame's array to the socket, on kept-alive connections. {@code java.net.http.HttpClient}
- * copies a byte-array body into 16 KiB heap buffers and hands them through its selector thread, which made the
- * uploads of a persist one of its larger CPU costs. Transient trouble is retried as every other API call is.
+ * written straight from the frame's array to the socket, on kept-alive connections (how many: {@link ApiClient}).
+ * {@code java.net.http.HttpClient} copies a byte-array body into 16 KiB heap buffers and hands them through its
+ * selector thread, which made the uploads of a persist one of its larger CPU costs. Transient trouble is retried as
+ * every other API call is.
  */
 final class ChunkPut {
-  static {
-    // Kept-alive connections per destination (the JDK keeps 5): at least one per upload thread, so none reconnects.
-    if (System.getProperty("http.maxConnections") == null) {
-      System.setProperty("http.maxConnections", "16");
-    }
-  }
-
   /** The answer: status and body. */
   record Answer(int status, byte[] body) {}
 
