@@ -29,6 +29,11 @@ import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
  * <p>Plain JDBC on the transaction's connection: the arrays are bound with {@link Connection#createArrayOf} and
  * unnested on the server ({@code unnest(?::text[], ...) with ordinality}), so a statement's text does not depend on
  * the batch size and the rows go in array order.
+ *
+ * <p>A batch needs two round trips whatever it holds: {@link #recordAndRead} records the event ids and reads everything
+ * the decisions need, {@link #write} writes every row. Each sends its statements as one multi-statement prepared
+ * statement, which PostgreSQL's driver sends in one go (one Sync) and the server runs in order; an error in any
+ * statement fails the call (and so the transaction).
  */
 public final class BatchDao {
 
@@ -58,58 +63,141 @@ public final class BatchDao {
   }
 
   /**
-   * Records every event id of {@code records} (in order) and says for each what {@link EventDao#markProcessed} would
-   * have said had they been recorded one after the other: the first occurrence of an id not seen before is
-   * {@link EventMark#NEW}; any other occurrence is {@link EventMark#DUPLICATE} if its digest equals that of the id's
-   * first recording, else {@link EventMark#CONFLICT}. One insert ({@code on conflict do nothing returning}) plus, only
-   * when some id was already known, one select of the known digests. A concurrent transaction recording the same id
-   * makes the insert wait for it, as with the per-event statement.
+   * What {@link #recordAndRead} found.
+   *
+   * @param marks per record, in order, what {@link EventDao#markProcessed} would have said had they been recorded one
+   *     after the other
+   * @param policies the policies of those owners asked for that have one
+   * @param knownJobs which of the completed jobs asked for the catalog knows
+   * @param pending the pending sets of each completed job asked for (jobs without any are absent)
+   * @param uses the uses of each completed job asked for, each job's in the order of {@link UseDao#forJob}
+   * @param usedSets the sets of every use of those completed jobs that restored something
+   * @param heads the live set of each head key asked for that has one
    */
-  public List<EventMark> markProcessed(List<EventRecord> records) {
-    List<EventMark> marks = new ArrayList<>(records.size());
-    if (records.isEmpty()) {
-      return marks;
-    }
-    int n = records.size();
-    String[] ids = new String[n];
-    String[] types = new String[n];
-    String[] digests = new String[n];
-    String[] topics = new String[n];
-    Integer[] partitions = new Integer[n];
-    Long[] offsets = new Long[n];
-    for (int i = 0; i < n; i++) {
-      EventRecord r = records.get(i);
-      ids[i] = r.eventId();
-      types[i] = r.type();
-      digests[i] = r.digest();
-      topics[i] = r.topic();
-      partitions[i] = r.partition();
-      offsets[i] = r.offset();
-    }
+  public record Reads(
+      List<EventMark> marks,
+      Map<String, OwnerPolicyRow> policies,
+      Set<String> knownJobs,
+      Map<String, List<SetRow>> pending,
+      Map<String, List<UseRow>> uses,
+      Map<String, SetRow> usedSets,
+      Map<HeadKey, String> heads) {}
+
+  /**
+   * In one round trip: records every event id of {@code records} (in order), then reads the policies of
+   * {@code owners}, the jobs, pending sets, uses and used sets of {@code completedJobs}, and the live heads of
+   * {@code headKeys}. Asking for more than the new events need is harmless (the caller looks up what it needs).
+   *
+   * <p>The marks: the first occurrence of an id not seen before is {@link EventMark#NEW}; any other occurrence is
+   * {@link EventMark#DUPLICATE} if its digest equals that of the id's first recording, else {@link EventMark#CONFLICT}.
+   * The insert is {@code on conflict do nothing returning}; only when some id was already known does one more select
+   * read the known digests. A concurrent transaction recording the same id makes the insert wait for it, as with the
+   * per-event statement.
+   */
+  public Reads recordAndRead(
+      List<EventRecord> records, Collection<String> owners, Collection<String> completedJobs,
+      Collection<HeadKey> headKeys) {
+    RoundTrip trip = new RoundTrip();
     Set<String> inserted = new HashSet<>();
-    run("""
-        insert into processed_events (event_id, type, digest, source_topic, source_partition, source_offset)
-        select e, t, d, tp, p, o
-        from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::int4[], ?::int8[]) with ordinality
-             as u(e, t, d, tp, p, o, ord)
-        order by ord
-        on conflict (event_id) do nothing
-        returning event_id
-        """, ps -> {
-          Connection c = ps.getConnection();
-          ps.setArray(1, c.createArrayOf("text", ids));
-          ps.setArray(2, c.createArrayOf("text", types));
-          ps.setArray(3, c.createArrayOf("text", digests));
-          ps.setArray(4, c.createArrayOf("text", topics));
-          ps.setArray(5, c.createArrayOf("int4", partitions));
-          ps.setArray(6, c.createArrayOf("int8", offsets));
-          try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-              inserted.add(rs.getString(1));
-            }
-          }
-          return null;
-        });
+    if (!records.isEmpty()) {
+      int n = records.size();
+      String[] ids = new String[n];
+      String[] types = new String[n];
+      String[] digests = new String[n];
+      String[] topics = new String[n];
+      Integer[] partitions = new Integer[n];
+      Long[] offsets = new Long[n];
+      for (int i = 0; i < n; i++) {
+        EventRecord r = records.get(i);
+        ids[i] = r.eventId();
+        types[i] = r.type();
+        digests[i] = r.digest();
+        topics[i] = r.topic();
+        partitions[i] = r.partition();
+        offsets[i] = r.offset();
+      }
+      trip.add("""
+          insert into processed_events (event_id, type, digest, source_topic, source_partition, source_offset)
+          select e, t, d, tp, p, o
+          from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::int4[], ?::int8[]) with ordinality
+               as u(e, t, d, tp, p, o, ord)
+          order by ord
+          on conflict (event_id) do nothing
+          returning event_id
+          """, List.of(array("text", ids), array("text", types), array("text", digests), array("text", topics),
+              array("int4", partitions), array("int8", offsets)),
+          rs -> inserted.add(rs.getString(1)));
+    }
+    Map<String, OwnerPolicyRow> policies = new HashMap<>();
+    if (!owners.isEmpty()) {
+      trip.add("""
+          select owner, default_branch_mode, quota_bytes, idle_days, when_default, updated_at
+          from owner_policies where owner = any(?::text[])
+          """, List.of(array("text", owners.toArray(String[]::new))),
+          rs -> policies.put(rs.getString(1), new OwnerPolicyRow(rs.getString(1), rs.getString(2), rs.getLong(3),
+              rs.getInt(4), rs.getString(5), instant(rs.getTimestamp(6)))));
+    }
+    Set<String> knownJobs = new HashSet<>();
+    Map<String, List<SetRow>> pending = new HashMap<>();
+    Map<String, List<UseRow>> uses = new HashMap<>();
+    Map<String, SetRow> usedSets = new HashMap<>();
+    if (!completedJobs.isEmpty()) {
+      Bind jobs = array("text", completedJobs.toArray(String[]::new));
+      trip.add("select job_id from jobs where job_id = any(?::text[])", List.of(jobs),
+          rs -> knownJobs.add(rs.getString(1)));
+      trip.add("select " + SetDao.SET_COLUMNS + " from sets"
+              + " where created_by_job = any(?::text[]) and status = 'pending' order by set_id", List.of(jobs),
+          rs -> {
+            SetRow set = setRow(rs);
+            pending.computeIfAbsent(set.createdByJob(), j -> new ArrayList<>()).add(set);
+          });
+      trip.add("""
+          select job_id, set_id, kind, name, scope, fallback_level, at from uses
+          where job_id = any(?::text[]) order by job_id, at, set_id, kind
+          """, List.of(jobs),
+          rs -> {
+            UseRow use = new UseRow(rs.getString(1), rs.getString(2), UseKind.fromDb(rs.getString(3)),
+                rs.getString(4), rs.getString(5), rs.getInt(6), instant(rs.getTimestamp(7)));
+            uses.computeIfAbsent(use.jobId(), j -> new ArrayList<>()).add(use);
+          });
+      // the sets an ephemera.used will list: those of every use of a job that restored something
+      trip.add("select " + SetDao.SET_COLUMNS + " from sets where set_id in ("
+              + "select u.set_id from uses u where u.job_id = any(?::text[]) and exists ("
+              + "select 1 from uses r where r.job_id = u.job_id and r.kind = '" + UseKind.RESTORED.db() + "'))",
+          List.of(jobs),
+          rs -> {
+            SetRow set = setRow(rs);
+            usedSets.put(set.setId(), set);
+          });
+    }
+    Map<HeadKey, String> heads = new HashMap<>();
+    if (!headKeys.isEmpty()) {
+      int n = headKeys.size();
+      String[] owner = new String[n];
+      String[] name = new String[n];
+      String[] scope = new String[n];
+      int i = 0;
+      for (HeadKey k : headKeys) {
+        owner[i] = k.owner();
+        name[i] = k.name();
+        scope[i] = k.scope();
+        i++;
+      }
+      trip.add("""
+          select h.owner, h.name, h.scope, h.set_id
+          from unnest(?::text[], ?::text[], ?::text[]) as k(owner, name, scope)
+          join heads h on h.owner = k.owner and h.name = k.name and h.scope = k.scope
+          join sets s on s.set_id = h.set_id
+          where s.status = 'live'
+          """, List.of(array("text", owner), array("text", name), array("text", scope)),
+          rs -> heads.put(new HeadKey(rs.getString(1), rs.getString(2), rs.getString(3)), rs.getString(4)));
+    }
+    trip.run();
+    return new Reads(marks(records, inserted), policies, knownJobs, pending, uses, usedSets, heads);
+  }
+
+  /** The marks of {@code records}, given the ids the insert recorded (reads the digests of the others). */
+  private List<EventMark> marks(List<EventRecord> records, Set<String> inserted) {
     // the digest each id was first recorded with: ours if this statement inserted it, the stored one otherwise
     Map<String, String> known = new HashMap<>();
     Set<String> older = new HashSet<>();
@@ -119,17 +207,13 @@ public final class BatchDao {
       }
     }
     if (!older.isEmpty()) {
-      String[] wanted = older.toArray(String[]::new);
-      run("select event_id, digest from processed_events where event_id = any(?::text[])", ps -> {
-        ps.setArray(1, ps.getConnection().createArrayOf("text", wanted));
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            known.put(rs.getString(1), rs.getString(2));
-          }
-        }
-        return null;
-      });
+      new RoundTrip()
+          .add("select event_id, digest from processed_events where event_id = any(?::text[])",
+              List.of(array("text", older.toArray(String[]::new))),
+              rs -> known.put(rs.getString(1), rs.getString(2)))
+          .run();
     }
+    List<EventMark> marks = new ArrayList<>(records.size());
     Set<String> claimed = new HashSet<>();
     for (EventRecord r : records) {
       if (inserted.contains(r.eventId()) && claimed.add(r.eventId())) {
@@ -146,160 +230,24 @@ public final class BatchDao {
     return marks;
   }
 
-  /** The policies of those of {@code owners} that have one (the others get {@link OwnerPolicyRow#defaults}). */
-  public Map<String, OwnerPolicyRow> policies(Collection<String> owners) {
-    Map<String, OwnerPolicyRow> out = new HashMap<>();
-    if (owners.isEmpty()) {
-      return out;
-    }
-    String[] wanted = owners.toArray(String[]::new);
-    run("""
-        select owner, default_branch_mode, quota_bytes, idle_days, when_default, updated_at
-        from owner_policies where owner = any(?::text[])
-        """, ps -> {
-          ps.setArray(1, ps.getConnection().createArrayOf("text", wanted));
-          try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-              out.put(rs.getString(1), new OwnerPolicyRow(rs.getString(1), rs.getString(2), rs.getLong(3),
-                  rs.getInt(4), rs.getString(5), instant(rs.getTimestamp(6))));
-            }
-          }
-          return null;
-        });
-    return out;
-  }
-
-  /** Which of {@code jobIds} the catalog knows. */
-  public Set<String> knownJobs(Collection<String> jobIds) {
-    Set<String> out = new HashSet<>();
-    if (jobIds.isEmpty()) {
-      return out;
-    }
-    String[] wanted = jobIds.toArray(String[]::new);
-    run("select job_id from jobs where job_id = any(?::text[])", ps -> {
-      ps.setArray(1, ps.getConnection().createArrayOf("text", wanted));
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(rs.getString(1));
-        }
-      }
-      return null;
-    });
-    return out;
-  }
-
-  /** The pending sets of each of {@code jobIds}, by set id (jobs without any are absent). */
-  public Map<String, List<SetRow>> pendingForJobs(Collection<String> jobIds) {
-    Map<String, List<SetRow>> out = new HashMap<>();
-    for (SetRow set : sets("created_by_job = any(?::text[]) and status = 'pending' order by set_id", jobIds)) {
-      out.computeIfAbsent(set.createdByJob(), j -> new ArrayList<>()).add(set);
-    }
-    return out;
-  }
-
-  /** The sets of {@code setIds} that exist. */
-  public Map<String, SetRow> findSets(Collection<String> setIds) {
-    Map<String, SetRow> out = new HashMap<>();
-    for (SetRow set : sets("set_id = any(?::text[])", setIds)) {
-      out.put(set.setId(), set);
-    }
-    return out;
-  }
-
-  private List<SetRow> sets(String where, Collection<String> values) {
-    List<SetRow> out = new ArrayList<>();
-    if (values.isEmpty()) {
-      return out;
-    }
-    String[] wanted = values.toArray(String[]::new);
-    run("select " + SetDao.SET_COLUMNS + " from sets where " + where, ps -> {
-      ps.setArray(1, ps.getConnection().createArrayOf("text", wanted));
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(new SetRow(rs.getString("set_id"), rs.getString("owner"), rs.getString("name"),
-              rs.getString("scope"), SetStatus.fromDb(rs.getString("status")), rs.getString("status_reason"),
-              rs.getString("created_by_job"), instant(rs.getTimestamp("created_at")),
-              instant(rs.getTimestamp("live_at")), instant(rs.getTimestamp("completed_at")),
-              rs.getString("root_path"), rs.getString("when"), rs.getString("tar_sha256"), rs.getLong("tar_size"),
-              rs.getString("archive_sha256"), rs.getLong("archive_size"), rs.getInt("file_count"),
-              rs.getInt("chunk_count"), rs.getString("manifest_json"), instant(rs.getTimestamp("last_used_at"))));
-        }
-      }
-      return null;
-    });
-    return out;
-  }
-
   /**
-   * The live set each of {@code keys} points to, as {@link HeadDao#liveHeads} reads it (a head whose set is not live
-   * counts as none); keys without a live head are absent.
+   * In one round trip, in this order: {@link JobDao#upsertStarted} for {@code jobs}, {@link UseDao#record} for
+   * {@code uses} (the first record of (job, set, kind) wins, here or from earlier), {@link JobDao#markCompleted} for
+   * {@code completions} (the first completion of a job wins), {@link OutboxDao#append} for {@code outbox} (increasing
+   * {@code seq}s in list order). At most one job row and one completion per job id (a statement cannot update a row
+   * twice): the caller passes, per job, the last row the events would have written and the first completion.
    */
-  public Map<HeadKey, String> liveHeads(Collection<HeadKey> keys) {
-    Map<HeadKey, String> out = new HashMap<>();
-    if (keys.isEmpty()) {
-      return out;
-    }
-    int n = keys.size();
-    String[] owners = new String[n];
-    String[] names = new String[n];
-    String[] scopes = new String[n];
-    int i = 0;
-    for (HeadKey k : keys) {
-      owners[i] = k.owner();
-      names[i] = k.name();
-      scopes[i] = k.scope();
-      i++;
-    }
-    run("""
-        select h.owner, h.name, h.scope, h.set_id
-        from unnest(?::text[], ?::text[], ?::text[]) as k(owner, name, scope)
-        join heads h on h.owner = k.owner and h.name = k.name and h.scope = k.scope
-        join sets s on s.set_id = h.set_id
-        where s.status = 'live'
-        """, ps -> {
-          Connection c = ps.getConnection();
-          ps.setArray(1, c.createArrayOf("text", owners));
-          ps.setArray(2, c.createArrayOf("text", names));
-          ps.setArray(3, c.createArrayOf("text", scopes));
-          try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-              out.put(new HeadKey(rs.getString(1), rs.getString(2), rs.getString(3)), rs.getString(4));
-            }
-          }
-          return null;
-        });
-    return out;
+  public void write(
+      Collection<JobRow> jobs, List<UseRow> uses, Collection<Completion> completions, List<OutboxAppend> outbox) {
+    RoundTrip trip = new RoundTrip();
+    upsertStarted(trip, jobs);
+    recordUses(trip, uses);
+    markCompleted(trip, completions);
+    appendOutbox(trip, outbox);
+    trip.run();
   }
 
-  /** The uses of each of {@code jobIds}, each job's in the order of {@link UseDao#forJob}. */
-  public Map<String, List<UseRow>> usesForJobs(Collection<String> jobIds) {
-    Map<String, List<UseRow>> out = new HashMap<>();
-    if (jobIds.isEmpty()) {
-      return out;
-    }
-    String[] wanted = jobIds.toArray(String[]::new);
-    run("""
-        select job_id, set_id, kind, name, scope, fallback_level, at from uses
-        where job_id = any(?::text[]) order by job_id, at, set_id, kind
-        """, ps -> {
-          ps.setArray(1, ps.getConnection().createArrayOf("text", wanted));
-          try (ResultSet rs = ps.executeQuery()) {
-            while (rs.next()) {
-              UseRow use = new UseRow(rs.getString(1), rs.getString(2), UseKind.fromDb(rs.getString(3)),
-                  rs.getString(4), rs.getString(5), rs.getInt(6), instant(rs.getTimestamp(7)));
-              out.computeIfAbsent(use.jobId(), j -> new ArrayList<>()).add(use);
-            }
-          }
-          return null;
-        });
-    return out;
-  }
-
-  /**
-   * {@link JobDao#upsertStarted} for many jobs in one statement. At most one row per job id (a statement cannot update
-   * a row twice): the caller passes, per job, the last row the events would have written.
-   */
-  public void upsertStarted(Collection<JobRow> jobs) {
+  private static void upsertStarted(RoundTrip trip, Collection<JobRow> jobs) {
     if (jobs.isEmpty()) {
       return;
     }
@@ -342,7 +290,7 @@ public final class BatchDao {
       started[i] = j.startedAt().toString();
       i++;
     }
-    run("""
+    trip.add("""
         insert into jobs (job_id, owner, repo_owner, repo_name, repo_id, head_sha, head_branch, trigger,
                   pull_request, fork, default_branch, target, job_name, declared, write_scope,
                   read_scopes, started_at)
@@ -359,35 +307,14 @@ public final class BatchDao {
           default_branch = excluded.default_branch, target = excluded.target, job_name = excluded.job_name,
           declared = excluded.declared, write_scope = excluded.write_scope, read_scopes = excluded.read_scopes,
           started_at = excluded.started_at
-        """, ps -> {
-          Connection c = ps.getConnection();
-          ps.setArray(1, c.createArrayOf("text", ids));
-          ps.setArray(2, c.createArrayOf("text", owners));
-          ps.setArray(3, c.createArrayOf("text", repoOwners));
-          ps.setArray(4, c.createArrayOf("text", repoNames));
-          ps.setArray(5, c.createArrayOf("int8", repoIds));
-          ps.setArray(6, c.createArrayOf("text", shas));
-          ps.setArray(7, c.createArrayOf("text", branches));
-          ps.setArray(8, c.createArrayOf("text", triggers));
-          ps.setArray(9, c.createArrayOf("int4", prs));
-          ps.setArray(10, c.createArrayOf("bool", forks));
-          ps.setArray(11, c.createArrayOf("text", defaults));
-          ps.setArray(12, c.createArrayOf("text", targets));
-          ps.setArray(13, c.createArrayOf("text", jobNames));
-          ps.setArray(14, c.createArrayOf("text", declared));
-          ps.setArray(15, c.createArrayOf("text", writes));
-          ps.setArray(16, c.createArrayOf("text", reads));
-          ps.setArray(17, c.createArrayOf("text", started));
-          ps.executeUpdate();
-          return null;
-        });
+        """, List.of(array("text", ids), array("text", owners), array("text", repoOwners), array("text", repoNames),
+            array("int8", repoIds), array("text", shas), array("text", branches), array("text", triggers),
+            array("int4", prs), array("bool", forks), array("text", defaults), array("text", targets),
+            array("text", jobNames), array("text", declared), array("text", writes), array("text", reads),
+            array("text", started)), null);
   }
 
-  /**
-   * {@link JobDao#markCompleted} for many jobs: the first completion of a job wins. At most one completion per job
-   * id (the caller keeps the first).
-   */
-  public void markCompleted(Collection<Completion> completions) {
+  private static void markCompleted(RoundTrip trip, Collection<Completion> completions) {
     if (completions.isEmpty()) {
       return;
     }
@@ -402,22 +329,14 @@ public final class BatchDao {
       times[i] = c.completedAt().toString();
       i++;
     }
-    run("""
+    trip.add("""
         update jobs set result = u.r, completed_at = u.c::timestamptz
         from unnest(?::text[], ?::text[], ?::text[]) as u(j, r, c)
         where jobs.job_id = u.j and jobs.completed_at is null
-        """, ps -> {
-          Connection c = ps.getConnection();
-          ps.setArray(1, c.createArrayOf("text", ids));
-          ps.setArray(2, c.createArrayOf("text", results));
-          ps.setArray(3, c.createArrayOf("text", times));
-          ps.executeUpdate();
-          return null;
-        });
+        """, List.of(array("text", ids), array("text", results), array("text", times)), null);
   }
 
-  /** {@link UseDao#record} for many uses: the first record of (job, set, kind) wins, here or from earlier. */
-  public void recordUses(List<UseRow> uses) {
+  private static void recordUses(RoundTrip trip, List<UseRow> uses) {
     if (uses.isEmpty()) {
       return;
     }
@@ -445,29 +364,18 @@ public final class BatchDao {
       ats[i] = u.at().toString();
       i++;
     }
-    run("""
+    trip.add("""
         insert into uses (job_id, set_id, kind, name, scope, fallback_level, at)
         select j, s, k, nm, sc, l, a::timestamptz
         from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int4[], ?::text[]) with ordinality
              as u(j, s, k, nm, sc, l, a, ord)
         order by ord
         on conflict (job_id, set_id, kind) do nothing
-        """, ps -> {
-          Connection c = ps.getConnection();
-          ps.setArray(1, c.createArrayOf("text", jobs));
-          ps.setArray(2, c.createArrayOf("text", sets));
-          ps.setArray(3, c.createArrayOf("text", kinds));
-          ps.setArray(4, c.createArrayOf("text", names));
-          ps.setArray(5, c.createArrayOf("text", scopes));
-          ps.setArray(6, c.createArrayOf("int4", levels));
-          ps.setArray(7, c.createArrayOf("text", ats));
-          ps.executeUpdate();
-          return null;
-        });
+        """, List.of(array("text", jobs), array("text", sets), array("text", kinds), array("text", names),
+            array("text", scopes), array("int4", levels), array("text", ats)), null);
   }
 
-  /** {@link OutboxDao#append} for many rows, which get increasing {@code seq}s in list order. */
-  public void appendOutbox(List<OutboxAppend> rows) {
+  private static void appendOutbox(RoundTrip trip, List<OutboxAppend> rows) {
     if (rows.isEmpty()) {
       return;
     }
@@ -485,21 +393,23 @@ public final class BatchDao {
       payloads[i] = r.payload();
       headers[i] = r.headersJson();
     }
-    run("""
+    trip.add("""
         insert into outbox (event_id, topic, key, payload, headers)
         select e, t, k, p, h::jsonb
         from unnest(?::text[], ?::text[], ?::text[], ?::bytea[], ?::text[]) with ordinality as u(e, t, k, p, h, ord)
         order by ord
-        """, ps -> {
-          Connection c = ps.getConnection();
-          ps.setArray(1, c.createArrayOf("text", ids));
-          ps.setArray(2, c.createArrayOf("text", topics));
-          ps.setArray(3, c.createArrayOf("text", keys));
-          ps.setArray(4, c.createArrayOf("bytea", payloads));
-          ps.setArray(5, c.createArrayOf("text", headers));
-          ps.executeUpdate();
-          return null;
-        });
+        """, List.of(array("text", ids), array("text", topics), array("text", keys), array("bytea", payloads),
+            array("text", headers)), null);
+  }
+
+  private static SetRow setRow(ResultSet rs) throws SQLException {
+    return new SetRow(rs.getString("set_id"), rs.getString("owner"), rs.getString("name"),
+        rs.getString("scope"), SetStatus.fromDb(rs.getString("status")), rs.getString("status_reason"),
+        rs.getString("created_by_job"), instant(rs.getTimestamp("created_at")),
+        instant(rs.getTimestamp("live_at")), instant(rs.getTimestamp("completed_at")),
+        rs.getString("root_path"), rs.getString("when"), rs.getString("tar_sha256"), rs.getLong("tar_size"),
+        rs.getString("archive_sha256"), rs.getLong("archive_size"), rs.getInt("file_count"),
+        rs.getInt("chunk_count"), rs.getString("manifest_json"), instant(rs.getTimestamp("last_used_at")));
   }
 
   /** A Postgres array literal of {@code values} ({@code {"a","b"}}), for a text[] inside a text[] parameter. */
@@ -523,17 +433,67 @@ public final class BatchDao {
     return b.append('}').toString();
   }
 
-  @FunctionalInterface
-  private interface Work<R> {
-    R run(PreparedStatement ps) throws SQLException;
+  /** An array parameter: its element type and elements. */
+  private record Bind(String type, Object[] elements) {}
+
+  private static Bind array(String type, Object[] elements) {
+    return new Bind(type, elements);
   }
 
-  private <R> R run(String sql, Work<R> work) {
-    Connection c = handle.getConnection();
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      return work.run(ps);
-    } catch (SQLException e) {
-      throw new UnableToExecuteStatementException(e, null);
+  /** What a statement's rows are read into, row by row. */
+  @FunctionalInterface
+  private interface RowReader {
+    void read(ResultSet rs) throws SQLException;
+  }
+
+  /**
+   * Statements sent as one multi-statement prepared statement: PostgreSQL's driver sends them all before its one Sync,
+   * so they cost one round trip, and the server runs them in order in the caller's transaction.
+   */
+  private final class RoundTrip {
+    private final List<String> sql = new ArrayList<>();
+    private final List<List<Bind>> binds = new ArrayList<>();
+    private final List<RowReader> readers = new ArrayList<>();
+
+    /** Adds a statement whose {@code ?}s take {@code params} in order; {@code rows} null for one without rows. */
+    RoundTrip add(String statement, List<Bind> params, RowReader rows) {
+      sql.add(statement.strip());
+      binds.add(params);
+      readers.add(rows);
+      return this;
+    }
+
+    void run() {
+      if (sql.isEmpty()) {
+        return;
+      }
+      Connection c = handle.getConnection();
+      try (PreparedStatement ps = c.prepareStatement(String.join(";\n", sql))) {
+        int index = 1;
+        for (List<Bind> params : binds) {
+          for (Bind b : params) {
+            ps.setArray(index++, c.createArrayOf(b.type(), b.elements()));
+          }
+        }
+        boolean rows = ps.execute();
+        for (int i = 0; i < sql.size(); i++) {
+          if (rows) {
+            try (ResultSet rs = ps.getResultSet()) {
+              RowReader reader = readers.get(i);
+              while (rs.next()) {
+                if (reader != null) {
+                  reader.read(rs);
+                }
+              }
+            }
+          } else if (ps.getUpdateCount() < 0) {
+            throw new IllegalStateException("statement " + (i + 1) + " of " + sql.size() + " gave no result");
+          }
+          rows = ps.getMoreResults();
+        }
+      } catch (SQLException e) {
+        throw new UnableToExecuteStatementException(e, null);
+      }
     }
   }
 

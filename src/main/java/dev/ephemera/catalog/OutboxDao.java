@@ -25,9 +25,8 @@ import org.jdbi.v3.sqlobject.statement.SqlUpdate;
  *
  * <pre>
  *   catalog.useTransaction(tx -&gt; {
- *       var batch = tx.outbox().nextBatch(100);   // rows locked; other publishers skip them
- *       send(batch);                              // to Kafka, waiting for the acks
- *       tx.outbox().markPublished(seqs(batch), now);
+ *       var batch = tx.outbox().claimBatch(100, now); // marked, and locked: other publishers skip them
+ *       send(batch);                                  // to Kafka, waiting for the acks; throwing rolls the mark back
  *   });
  * </pre>
  *
@@ -68,6 +67,27 @@ public interface OutboxDao {
       for update skip locked
       """)
   List<OutboxRow> nextBatch(@Bind("limit") int limit);
+
+  /**
+   * {@link #nextBatch} and {@link #markPublished} in one statement: the oldest unpublished rows, marked published at
+   * {@code at} and locked until the caller's transaction ends (rows another publisher holds are skipped). The mark only
+   * counts if the transaction commits, so the caller sends the rows, waits for the acknowledgements, and throws to roll
+   * the mark back. Returned in {@code seq} order.
+   */
+  default List<OutboxRow> claimBatch(int limit, Instant at) {
+    List<OutboxRow> rows = new java.util.ArrayList<>(claim(limit, at));
+    rows.sort(java.util.Comparator.comparingLong(OutboxRow::seq));
+    return rows;
+  }
+
+  @SqlQuery("""
+      update outbox o set published_at = :at
+      from (select seq from outbox where published_at is null order by seq limit :limit for update skip locked) n
+      where o.seq = n.seq
+      returning o.seq, o.event_id, o.topic, o.key, o.payload, o.headers::text as headers, o.created_at,
+                o.published_at
+      """)
+  List<OutboxRow> claim(@Bind("limit") int limit, @Bind("at") Instant at);
 
   /** Marks rows published; rows already published keep their first time. */
   default int markPublished(List<Long> seqs, Instant at) {

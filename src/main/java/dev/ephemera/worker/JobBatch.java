@@ -15,7 +15,6 @@ import dev.ephemera.event.JobCompleted;
 import dev.ephemera.event.JobInfo;
 import dev.ephemera.event.JobStarted;
 import dev.ephemera.metrics.Meters;
-import dev.ephemera.policy.Access;
 import dev.ephemera.policy.Decision;
 import dev.ephemera.policy.Decisions;
 import dev.ephemera.policy.OwnerPolicy;
@@ -47,15 +46,15 @@ import java.util.Set;
  *
  * <ol>
  *   <li>every event id (a poison record: its coordinates) is recorded in one statement, which says per record whether
- *       it is new, a duplicate or a conflicting reuse of an id, also within the batch;
- *   <li>what the new events need is read in one query each: owner policies, known jobs, pending sets and uses of the
+ *       it is new, a duplicate or a conflicting reuse of an id, also within the batch; in the same round trip, one
+ *       query each reads what the events need: owner policies, known jobs, pending sets, uses and used sets of the
  *       completed jobs, the heads every {@code job.started} may read;
  *   <li>the pure {@link Decisions} run in memory, in record order, on that state as the earlier records of the batch
  *       left it: a job started and completed in one batch, a second completion of a job, a started job reading a head a
  *       completion before it moved;
- *   <li>the writes go out in one statement per table (jobs, completions, uses, outbox in record order). Heads and sets
- *       move per captured set, right away, with the per-set conditional statements ({@code SetDao.markLive}); the
- *       heads read for later records of the batch are then read again.
+ *   <li>the writes go out in one statement per table (jobs, uses, completions, outbox in record order), all in one
+ *       round trip. Heads and sets move per captured set, right away, with the per-set conditional statements
+ *       ({@code SetDao.markLive}); the heads read for later records of the batch are then read again.
  * </ol>
  *
  * All of it commits or none of it does, as before; the offsets are committed after the transaction.
@@ -105,8 +104,7 @@ final class JobBatch {
             new BatchDao.EventRecord(event.id(), event.type().type(), digest, in.topic(), in.partition(), in.offset()));
       }
     }
-    List<EventMark> marks = timed(() -> db.markProcessed(records));
-    load(decoded, marks);
+    List<EventMark> marks = recordAndLoad(records, decoded);
 
     List<Outcome> out = new ArrayList<>(batch.size());
     for (int i = 0; i < batch.size(); i++) {
@@ -134,72 +132,51 @@ final class JobBatch {
       }
     }
     timed(() -> {
-      db.upsertStarted(jobWrites.values());
-      return null;
-    });
-    timed(() -> {
-      db.recordUses(useWrites);
-      return null;
-    });
-    timed(() -> {
-      db.markCompleted(completions.values());
-      return null;
-    });
-    timed(() -> {
-      db.appendOutbox(outbox);
+      db.write(jobWrites.values(), useWrites, completions.values(), outbox);
       return null;
     });
     return out;
   }
 
-  /** Reads, one query per kind, what the new events of the batch need. */
-  private void load(List<Object> decoded, List<EventMark> marks) {
+  /**
+   * Records the batch's event ids and reads, in the same round trip, what its events need: owner policies, the
+   * completed jobs' rows, pending sets, uses and used sets, and the heads every {@code job.started} may read under any
+   * default-branch mode (its owner's policy is not known before the reply). Whatever the reads miss (a head a capture
+   * moved, a set not loaded) is read again on demand, so reading for duplicates too changes nothing.
+   */
+  private List<EventMark> recordAndLoad(List<BatchDao.EventRecord> records, List<Object> decoded) {
     Set<String> owners = new LinkedHashSet<>();
     Set<String> completedJobs = new LinkedHashSet<>();
-    List<JobInfo> startedJobs = new ArrayList<>();
-    for (int i = 0; i < decoded.size(); i++) {
-      if (marks.get(i) != EventMark.NEW || !(decoded.get(i) instanceof CloudEvent event)) {
+    Set<HeadKey> keys = new LinkedHashSet<>();
+    for (Object d : decoded) {
+      if (!(d instanceof CloudEvent event)) {
         continue;
       }
       if (event.data() instanceof JobStarted started) {
-        owners.add(started.job().owner());
-        startedJobs.add(started.job());
+        JobInfo job = started.job();
+        owners.add(job.owner());
+        for (OwnerPolicy.DefaultBranchMode mode : OwnerPolicy.DefaultBranchMode.values()) {
+          for (Scope scope : ScopePolicy.access(EventApplier.context(job), mode).reads()) {
+            for (DeclaredSet declared : job.declared()) {
+              keys.add(new HeadKey(job.owner(), declared.name(), scope.toString()));
+            }
+          }
+        }
       } else if (event.data() instanceof JobCompleted completed) {
         owners.add(completed.job().owner());
         completedJobs.add(completed.job().jobId());
       }
     }
-    policies = timed(() -> db.policies(owners));
-    if (!completedJobs.isEmpty()) {
-      knownJobs.addAll(timed(() -> db.knownJobs(completedJobs)));
-      pending.putAll(timed(() -> db.pendingForJobs(completedJobs)));
-      storedUses.putAll(timed(() -> db.usesForJobs(completedJobs)));
-      // the sets an ephemera.used will list: those of the uses already stored for jobs that restored something
-      Set<String> usedSets = new HashSet<>();
-      for (List<UseRow> uses : storedUses.values()) {
-        if (uses.stream().anyMatch(u -> u.kind() == UseKind.RESTORED)) {
-          uses.forEach(u -> usedSets.add(u.setId()));
-        }
-      }
-      if (!usedSets.isEmpty()) {
-        setsById.putAll(timed(() -> db.findSets(usedSets)));
-      }
+    BatchDao.Reads reads = timed(() -> db.recordAndRead(records, owners, completedJobs, keys));
+    policies = reads.policies();
+    knownJobs.addAll(reads.knownJobs());
+    pending.putAll(reads.pending());
+    storedUses.putAll(reads.uses());
+    setsById.putAll(reads.usedSets());
+    for (HeadKey key : keys) {
+      heads.put(key, Optional.ofNullable(reads.heads().get(key)));
     }
-    Set<HeadKey> keys = new LinkedHashSet<>();
-    for (JobInfo job : startedJobs) {
-      Access access = ScopePolicy.access(EventApplier.context(job), policy(job.owner()).defaultBranchMode());
-      for (DeclaredSet declared : job.declared()) {
-        for (Scope scope : access.reads()) {
-          keys.add(new HeadKey(job.owner(), declared.name(), scope.toString()));
-        }
-      }
-    }
-    if (!keys.isEmpty()) {
-      Map<HeadKey, String> live = timed(() -> db.liveHeads(keys));
-      for (HeadKey key : keys) {
-        heads.put(key, Optional.ofNullable(live.get(key)));
-      }
-    }
+    return reads.marks();
   }
 
   private OwnerPolicy policy(String owner) {

@@ -25,8 +25,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Drains the outbox to Kafka: takes a batch of unpublished rows (locked, so two replicas never send the same rows at
- * once), sends them, waits for every acknowledgement, then marks them published in the same transaction. A crash
+ * Drains the outbox to Kafka: claims a batch of unpublished rows (marked published and locked in one statement, so two
+ * replicas never send the same rows at once), sends them and waits for every acknowledgement before the transaction
+ * commits the mark; a failed send rolls it back. A crash
  * between the send and the commit sends those rows again with the same event ids: delivery is at least once and
  * consumers dedupe on the CloudEvents {@code id} (also in the {@code ce_id} header).
  */
@@ -121,7 +122,7 @@ public final class OutboxPublisher implements Runnable {
   private int publishBatch(KafkaProducer<String, byte[]> producer) {
     return catalog.inTransaction(
         tx -> {
-          List<OutboxRow> rows = tx.outbox().nextBatch(BATCH);
+          List<OutboxRow> rows = tx.outbox().claimBatch(BATCH, clock.instant());
           if (rows.isEmpty()) {
             return 0;
           }
@@ -147,7 +148,6 @@ public final class OutboxPublisher implements Runnable {
           }
           meters.kafkaCall("publish", true, System.nanoTime() - start);
           faults.at(Faults.AFTER_SEND);
-          tx.outbox().markPublished(rows.stream().map(OutboxRow::seq).toList(), clock.instant());
           rows.stream()
               .collect(java.util.stream.Collectors.groupingBy(OutboxRow::topic, java.util.stream.Collectors.counting()))
               .forEach((topic, n) -> meters.outboxPublished(topic, n.intValue()));

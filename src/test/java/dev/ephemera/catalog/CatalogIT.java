@@ -223,24 +223,51 @@ class CatalogIT {
             () ->
                 catalog.inTransaction(
                     (CatalogTx tx) -> {
-                      List<Long> got = tx.outbox().nextBatch(2).stream().map(OutboxRow::seq).toList();
+                      List<Long> got = tx.outbox().claimBatch(2, at(1)).stream().map(OutboxRow::seq).toList();
                       firstHasBatch.countDown();
                       await(releaseFirst);
-                      tx.outbox().markPublished(got, at(1));
                       return got;
                     }));
     assertThat(firstHasBatch.await(30, TimeUnit.SECONDS)).isTrue();
     List<Long> second =
         catalog.inTransaction(
             (CatalogTx tx) -> {
-              List<Long> got = tx.outbox().nextBatch(10).stream().map(OutboxRow::seq).toList();
-              tx.outbox().markPublished(got, at(2));
+              List<Long> got = tx.outbox().claimBatch(10, at(2)).stream().map(OutboxRow::seq).toList();
               return got;
             });
     releaseFirst.countDown();
 
     assertThat(first.get(30, TimeUnit.SECONDS)).containsExactlyElementsOf(seqs.subList(0, 2));
     assertThat(second).containsExactlyElementsOf(seqs.subList(2, 4));
+    assertThat(catalog.inTransaction((CatalogTx tx) -> tx.outbox().backlog().count())).isZero();
+  }
+
+  @Test
+  void aClaimRolledBackLeavesTheRowsUnpublished() {
+    catalog.useTransaction(
+        tx -> tx.outbox().markPublished(tx.outbox().nextBatch(10_000).stream().map(OutboxRow::seq).toList(), T0));
+    String topic = "ephemera.used." + id();
+    List<Long> seqs =
+        catalog.inTransaction(
+            (CatalogTx tx) ->
+                List.of(3, 1, 2).stream()
+                    .map(i -> tx.outbox().append(id(), topic, null, new byte[] {i.byteValue()}, Map.of()))
+                    .toList());
+    assertThatThrownBy(
+            () ->
+                catalog.useTransaction(
+                    tx -> {
+                      List<OutboxRow> claimed = tx.outbox().claimBatch(10, at(5));
+                      assertThat(claimed).extracting(OutboxRow::seq).containsExactlyElementsOf(seqs);
+                      assertThat(claimed).allSatisfy(r -> assertThat(r.publishedAt()).isEqualTo(at(5)));
+                      throw new IllegalStateException("Kafka did not acknowledge");
+                    }))
+        .hasMessageContaining("Kafka did not acknowledge");
+    // the send failed: the rows are still unpublished, in order, and the next claim gets them
+    assertThat(catalog.inTransaction((CatalogTx tx) -> tx.outbox().backlog().count())).isEqualTo(3);
+    assertThat(catalog.inTransaction((CatalogTx tx) -> tx.outbox().claimBatch(10, at(6))))
+        .extracting(OutboxRow::seq)
+        .containsExactlyElementsOf(seqs);
     assertThat(catalog.inTransaction((CatalogTx tx) -> tx.outbox().backlog().count())).isZero();
   }
 

@@ -108,11 +108,21 @@ public final class WorkerBenchmark {
             Locale.ROOT, "worker: %,d events applied in %.2f s = %,.0f events/s (ratio to plain consumer %.1f)%n",
             applied, worker, applied / worker, worker / plain);
 
+        Map<String, double[]> before = timers(app.apiPort());
         List<Double> latencies = latency(bootstrap, owners, rate, latencySeconds);
+        Map<String, double[]> after = timers(app.apiPort());
         Collections.sort(latencies);
         System.out.printf(
             Locale.ROOT, "job.started -> ephemera.staged at %d events/s: %d samples, p50 %.1f ms, p99 %.1f ms%n",
             rate, latencies.size(), pct(latencies, 0.50), pct(latencies, 0.99));
+        System.out.println("where the worker's time went during the latency run (its own timers: calls, mean, total):");
+        after.forEach((name, a) -> {
+          double[] b = before.getOrDefault(name, new double[2]);
+          double calls = a[0] - b[0];
+          if (calls > 0) {
+            System.out.printf(Locale.ROOT, "  %-70s %8.0f  %7.2f ms  %7.2f s%n", name, calls, (a[1] - b[1]) / calls * 1e3, a[1] - b[1]);
+          }
+        });
       } finally {
         app.close();
       }
@@ -239,6 +249,28 @@ public final class WorkerBenchmark {
       publisher.join();
     }
     return latencies;
+  }
+
+  /** The worker's timers from its {@code /metrics}: series → {count, sum in seconds}. */
+  private static Map<String, double[]> timers(int port) throws Exception {
+    var client = java.net.http.HttpClient.newHttpClient();
+    String text = client.send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    Map<String, double[]> out = new java.util.TreeMap<>();
+    for (String line : text.split("\n")) {
+      int space = line.lastIndexOf(' ');
+      if (line.startsWith("#") || space < 0) {
+        continue;
+      }
+      String series = line.substring(0, space);
+      int slot = series.contains("_seconds_count") ? 0 : series.contains("_seconds_sum") ? 1 : -1;
+      if (slot >= 0) {
+        String name = series.replace("_seconds_count", "").replace("_seconds_sum", "");
+        out.computeIfAbsent(name, k -> new double[2])[slot] = Double.parseDouble(line.substring(space + 1));
+      }
+    }
+    return out;
   }
 
   private static double pct(List<Double> sorted, double q) {
