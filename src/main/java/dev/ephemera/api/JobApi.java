@@ -345,26 +345,62 @@ public final class JobApi {
       session.ifPresent(s -> s.order(body.first(), body.order()));
     }
     // Vouch for the chunks first: the persist will not upload what we call present, so GC must keep them for its
-    // grace period. A chunk whose row GC marked deleted is not present, whatever the store says this instant.
+    // grace period. Only a chunk with a live catalog row can be present: every upload records its row before storing
+    // the bytes, and a row GC marked deleted is not present whatever the store says this instant. Calling a chunk
+    // without a row absent costs at most a redundant upload (an object the catalog never heard of), so the store is
+    // asked only about chunks the catalog vouches for, and about those in parallel.
     Instant now = clock.instant();
-    java.util.Set<String> deleted =
+    java.util.Set<String> live =
         body.sha256().isEmpty()
             ? java.util.Set.of()
-            : catalog.inTransaction(
-            tx -> {
-              tx.chunks().touch(body.sha256(), now);
-              return java.util.Set.copyOf(tx.chunks().deletedAmong(body.sha256().toArray(String[]::new)));
-            });
-    Map<String, Long> present = new LinkedHashMap<>();
-    for (String sha : body.sha256()) {
-      if (!deleted.contains(sha)) {
-        store.size(chunkKey(sha)).ifPresent(size -> present.put(sha, size));
-      }
-    }
+            : java.util.Set.copyOf(catalog.inTransaction(tx -> tx.chunks().touch(body.sha256(), now)));
+    Map<String, Long> present = storedSizes(body.sha256().stream().filter(live::contains).distinct().toList());
     session.ifPresent(s -> s.present(present.keySet()));
     // what the job will not upload: counted as deduplicated (by stored size, the job never sends the raw bytes)
     present.values().forEach(size -> meters.chunkUpload("deduplicated", size));
     return HttpRouter.Response.ok(new PresentResponse(present));
+  }
+
+  /** Store lookups of {@code present}, in parallel: against a real S3 each is a round trip of several milliseconds. */
+  private static final ExecutorService LOOKUPS =
+      Executors.newFixedThreadPool(
+          16,
+          task -> {
+            Thread t = new Thread(task, "ephemera-store-lookup");
+            t.setDaemon(true);
+            return t;
+          });
+
+  /** The stored size of each of {@code sha256s} the store has, in the order given. */
+  private Map<String, Long> storedSizes(List<String> sha256s) throws IOException {
+    List<java.util.concurrent.Future<java.util.OptionalLong>> sizes = new java.util.ArrayList<>(sha256s.size());
+    for (String sha : sha256s) {
+      sizes.add(LOOKUPS.submit(() -> store.size(chunkKey(sha))));
+    }
+    Map<String, Long> present = new LinkedHashMap<>();
+    try {
+      for (int i = 0; i < sha256s.size(); i++) {
+        String sha = sha256s.get(i);
+        java.util.OptionalLong size = sizes.get(i).get();
+        if (size.isPresent()) {
+          present.put(sha, size.getAsLong());
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      sizes.forEach(f -> f.cancel(true));
+      throw new java.io.InterruptedIOException("interrupted while asking the store which chunks it has");
+    } catch (java.util.concurrent.ExecutionException e) {
+      sizes.forEach(f -> f.cancel(true));
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new IOException("asking the store which chunks it has failed: " + e.getCause(), e.getCause());
+    }
+    return present;
   }
 
   record ChunkStored(String sha256, long storedSize, boolean deduplicated) {}
@@ -388,11 +424,8 @@ public final class JobApi {
     catalog.useTransaction(tx -> tx.chunks().recordUpload(sha, raw.length, frame.length, clock.instant()));
     Optional<UploadSessions.Session> session =
         request.header(UPLOAD_SESSION_HEADER).flatMap(id -> uploads.find(caller.job().jobId(), id));
-    if (store.exists(key)) {
-      session.ifPresent(s -> s.uploaded(sha, frame, raw, false));
-      meters.chunkUpload("deduplicated", frame.length);
-      return HttpRouter.Response.ok(new ChunkStored(sha, store.size(key).orElse(frame.length), true));
-    }
+    // No HEAD first: the job asked `present` moments ago, so the chunk is almost never there, and storing the same
+    // bytes under the same name again is harmless (a HEAD per upload cost more than the rare second PUT saves).
     store.put(key, frame);
     session.ifPresent(s -> s.uploaded(sha, frame, raw, true));
     meters.chunkUpload("stored", frame.length);

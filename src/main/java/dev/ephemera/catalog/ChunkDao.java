@@ -35,10 +35,6 @@ public interface ChunkDao {
       """)
   List<String> missing(@Bind("shas") String[] sha256s);
 
-  /** Of {@code sha256s}, the ones GC deleted (and nobody uploaded again). */
-  @SqlQuery("select sha256 from chunks where sha256 = any(:shas) and deleted_at is not null")
-  List<String> deletedAmong(@Bind("shas") String[] sha256s);
-
   /** Whether the catalog knows the chunk (and GC has not deleted it). */
   @SqlQuery("select exists (select 1 from chunks where sha256 = :sha256 and deleted_at is null)")
   boolean exists(@Bind("sha256") String sha256);

@@ -256,6 +256,30 @@ class CollectorIT {
     Awaitility.await().atMost(Duration.ofSeconds(60)).until(() -> !stored(orphan));
   }
 
+  @Test
+  void presentTrustsOnlyChunksWithALiveRowThatTheStoreHas() throws Exception {
+    Fixture f = new Fixture(worker, 5206, tmp);
+    JobInfo job = f.push("present");
+    f.started(job);
+    String uploaded = upload(job.jobId(), 61);
+    assertThat(present(job.jobId(), uploaded)).isTrue();
+
+    // the bytes gone behind the catalog's back (a bucket rule, an operator): the store has the last word
+    worker.app().store().delete("chunks/" + uploaded);
+    assertThat(present(job.jobId(), uploaded)).isFalse();
+    assertThat(upload(job.jobId(), 61)).isEqualTo(uploaded);
+    assertThat(present(job.jobId(), uploaded)).isTrue();
+
+    // an object the catalog never heard of is not vouched for: the persist uploads it again, which is harmless
+    byte[] raw = new byte[64 * 1024];
+    new Random(62).nextBytes(raw);
+    String stray = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(raw));
+    worker.app().store().put("chunks/" + stray, Zstd.compress(raw));
+    assertThat(present(job.jobId(), stray)).isFalse();
+    assertThat(upload(job.jobId(), 62)).isEqualTo(stray);
+    assertThat(present(job.jobId(), stray)).isTrue();
+  }
+
   /** Uploads one chunk of random bytes as the job, as a persist does; returns its sha256. */
   private String upload(String jobId, long seed) throws Exception {
     byte[] raw = new byte[64 * 1024];
