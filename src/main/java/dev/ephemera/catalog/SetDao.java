@@ -197,4 +197,21 @@ public interface SetDao extends SqlObject {
   List<SetRow> list(@Bind("owner") String owner, @Bind("name") String name, @Bind("scope") String scope,
             @Bind("status") String status, @Bind("job") String createdByJob, @Bind("from") Instant from,
             @Bind("to") Instant to, @Bind("limit") int limit);
+
+  /**
+   * Locks up to {@code limit} dead sets (invalidated, evicted, discarded) whose manifest object is still stored; rows
+   * another collector holds are skipped.
+   */
+  @SqlQuery("""
+      select set_id from sets
+      where status in ('invalidated', 'evicted', 'discarded') and manifest_deleted_at is null
+      order by set_id
+      limit :limit
+      for update skip locked
+      """)
+  List<String> lockDeadManifests(@Bind("limit") int limit);
+
+  /** Records that the manifest objects of {@code setIds} are deleted. */
+  @SqlUpdate("update sets set manifest_deleted_at = :at where set_id = any(:ids)")
+  int markManifestsDeleted(@Bind("ids") String[] setIds, @Bind("at") Instant at);
 }

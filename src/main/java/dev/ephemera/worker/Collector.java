@@ -33,6 +33,8 @@ import org.slf4j.LoggerFactory;
  *       "present" answer, eviction of a set using them) within the grace period are deleted from the store, then marked
  *       deleted in the catalog, in one transaction holding their rows, so an upload of the same chunk waits and stores
  *       it again. A persist or a restore that takes less than the grace period never loses a chunk it needs.
+ *   <li><b>Manifest GC</b>: the stored manifest object ({@code manifests/<set_id>.json}) of every invalidated, evicted or
+ *       discarded set is deleted (Postgres keeps the manifest; the object would list chunks GC may have deleted).
  * </ol>
  *
  * <p>Replicas may all run it: a pass runs only where it wins a Postgres advisory lock, the others skip it. It runs on
@@ -57,9 +59,9 @@ public final class Collector implements Runnable {
 
   /** What one pass did. */
   public record Report(boolean ran, int evictedIdle, int evictedQuota, int chunksDeleted, long bytesDeleted,
-      int chunksAdopted) {
+      int chunksAdopted, int manifestsDeleted) {
     static Report skipped() {
-      return new Report(false, 0, 0, 0, 0, 0);
+      return new Report(false, 0, 0, 0, 0, 0, 0);
     }
   }
 
@@ -137,13 +139,15 @@ public final class Collector implements Runnable {
         }
         int adopted = adoptOrphans();
         long[] deleted = deleteUnreferencedChunks(graceNow);
-        Report report = new Report(true, idle, quota, (int) deleted[0], deleted[1], adopted);
+        int manifests = deleteDeadManifests();
+        Report report = new Report(true, idle, quota, (int) deleted[0], deleted[1], adopted, manifests);
         LOGGER.atInfo()
             .addKeyValue("evicted_idle", idle)
             .addKeyValue("evicted_quota", quota)
             .addKeyValue("chunks_deleted", deleted[0])
             .addKeyValue("bytes_deleted", deleted[1])
             .addKeyValue("chunks_adopted", adopted)
+            .addKeyValue("manifests_deleted", manifests)
             .log("collector pass done");
         return report;
       } finally {
@@ -280,6 +284,25 @@ public final class Collector implements Runnable {
       bytes += step[1];
       if (step[0] < BATCH) {
         return new long[] {chunks, bytes};
+      }
+    }
+  }
+
+  /** Deletes the manifest objects of dead sets, a batch per transaction holding their rows; returns how many. */
+  private int deleteDeadManifests() {
+    int count = 0;
+    while (true) {
+      int n = catalog.inTransaction(tx -> {
+        List<String> dead = tx.sets().lockDeadManifests(BATCH);
+        for (String setId : dead) {
+          store.delete(dev.ephemera.api.JobApi.manifestKey(setId));
+        }
+        tx.sets().markManifestsDeleted(dead.toArray(String[]::new), clock.instant());
+        return dead.size();
+      });
+      count += n;
+      if (n < BATCH) {
+        return count;
       }
     }
   }

@@ -3,6 +3,8 @@ package dev.ephemera.lifecycle;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.luben.zstd.Zstd;
+import dev.ephemera.api.JobApi;
+import dev.ephemera.event.JobCompleted;
 import dev.ephemera.event.JobInfo;
 import dev.ephemera.testing.RealServices;
 import dev.ephemera.testing.RunningWorker;
@@ -278,6 +280,35 @@ class CollectorIT {
     assertThat(present(job.jobId(), stray)).isFalse();
     assertThat(upload(job.jobId(), 62)).isEqualTo(stray);
     assertThat(present(job.jobId(), stray)).isTrue();
+  }
+
+  @Test
+  void theStoredManifestsOfEvictedAndDiscardedSetsAreDeletedAndThoseOfLiveSetsKept() throws Exception {
+    Fixture f = new Fixture(worker, 5207, tmp);
+    String evicted = f.capture("m", f.tree("m1", 20_000, 71));
+    String live = f.capture("m", f.tree("m2", 20_000, 72));
+    JobInfo failing = f.push("m");
+    f.started(failing);
+    String discarded = f.persist(failing, f.tree("m3", 20_000, 73)).get("set_id").asText();
+    f.completed(failing, JobCompleted.Result.FAILURE);
+    f.awaitLifecycle("ephemera.discarded", "set_id", discarded);
+    lastUsed(evicted, Duration.ofDays(30));
+    for (String set : List.of(evicted, live, discarded)) {
+      assertThat(worker.app().store().exists(JobApi.manifestKey(set))).as(set).isTrue();
+    }
+
+    Collector.Report report = collector().collect(f.owner, Duration.ofHours(1));
+    assertThat(f.status(evicted)).isEqualTo("evicted");
+    assertThat(report.manifestsDeleted()).isGreaterThanOrEqualTo(2);
+    assertThat(worker.app().store().exists(JobApi.manifestKey(evicted))).isFalse();
+    assertThat(worker.app().store().exists(JobApi.manifestKey(discarded))).isFalse();
+    assertThat(worker.app().store().exists(JobApi.manifestKey(live))).isTrue();
+    // Postgres keeps the manifest of a dead set, and a later pass has nothing left to delete for these sets
+    assertThat(worker.app().catalog().inTransaction(tx -> tx.sets().find(evicted)).orElseThrow().manifestJson())
+        .contains("chunks");
+    List<String> stillStored =
+        worker.app().catalog().inTransaction((dev.ephemera.catalog.CatalogTx tx) -> tx.sets().lockDeadManifests(10_000));
+    assertThat(stillStored).doesNotContain(evicted, discarded);
   }
 
   /** Uploads one chunk of random bytes as the job, as a persist does; returns its sha256. */
