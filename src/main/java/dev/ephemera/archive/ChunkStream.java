@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 
@@ -15,6 +16,10 @@ import java.util.concurrent.ExecutorService;
  * The tar stream of a manifest, read from a {@link ChunkSource}: up to {@code window} chunks are
  * fetched, decompressed and verified ahead in parallel; a chunk's bytes are handed out only after
  * its sha256 matched. Memory: {@code window} chunks.
+ *
+ * <p>The arrays chunks are decompressed into are reused: once the reader has moved past a chunk, its array goes back
+ * to a small pool for a later chunk that fits. A restore then allocates a window of long-lived arrays instead of one
+ * short-lived array per chunk that every young collection copies while it waits in the window.
  */
 final class ChunkStream extends InputStream {
   private final List<Chunk> chunks;
@@ -24,9 +29,12 @@ final class ChunkStream extends InputStream {
   private final Limits limits;
   private final long deadlineNanos;
   private final Duration overall;
-  private final ArrayDeque<CompletableFuture<byte[][]>> ahead = new ArrayDeque<>();
+  private final ArrayDeque<CompletableFuture<Verified>> ahead = new ArrayDeque<>();
+  /** Raw arrays the reader is done with, for later chunks (bounded: the window plus the one being read). */
+  private final ArrayBlockingQueue<byte[]> spare;
   private int nextToFetch;
   private byte[] current = new byte[0];
+  private int currentLength;
   private int pos;
   private long rawSoFar;
   private long storedSoFar;
@@ -41,8 +49,12 @@ final class ChunkStream extends InputStream {
     this.limits = limits;
     this.deadlineNanos = deadlineNanos;
     this.overall = overall;
+    this.spare = new ArrayBlockingQueue<>(window + 1);
     fill();
   }
+
+  /** A chunk that matched its hash: its stored (frame) size and its raw bytes, the first {@code length} of {@code raw}. */
+  private record Verified(int frameLength, byte[] raw, int length) {}
 
   private void fill() {
     while (ahead.size() < window && nextToFetch < chunks.size()) {
@@ -51,8 +63,7 @@ final class ChunkStream extends InputStream {
     }
   }
 
-  /** Returns {frame, raw}. */
-  private byte[][] fetchAndVerify(Chunk c) throws IOException {
+  private Verified fetchAndVerify(Chunk c) throws IOException {
     byte[] frame = source.fetch(c.sha256());
     if (frame == null) {
       throw new IOException("chunk " + c.sha256() + " is missing from the store");
@@ -62,28 +73,46 @@ final class ChunkStream extends InputStream {
       throw new ArchiveException(
           Reason.HASH_MISMATCH, c.sha256(), "frame declares " + declared + " bytes, manifest says " + c.rawSize());
     }
-    byte[] raw;
+    byte[] raw = buffer(c.rawSize());
+    long n;
     try {
-      raw = Zstd.decompress(frame, c.rawSize());
+      n = Zstd.decompressByteArray(raw, 0, c.rawSize(), frame, 0, frame.length);
     } catch (RuntimeException e) {
       throw new ArchiveException(Reason.CORRUPT, c.sha256(), "chunk does not decompress: " + e.getMessage());
     }
-    if (raw.length != c.rawSize() || !Sha256.of(raw).equals(c.sha256())) {
+    if (Zstd.isError(n)) {
+      throw new ArchiveException(Reason.CORRUPT, c.sha256(), "chunk does not decompress: " + Zstd.getErrorName(n));
+    }
+    if (n != c.rawSize() || !Sha256.of(raw, 0, c.rawSize()).equals(c.sha256())) {
       throw new ArchiveException(Reason.HASH_MISMATCH, c.sha256(), "chunk content does not match its hash");
     }
-    return new byte[][] {frame, raw};
+    return new Verified(frame.length, raw, c.rawSize());
+  }
+
+  /** A spare array of at least {@code size} bytes, or a new one (rounded up, so it fits later chunks too). */
+  private byte[] buffer(int size) {
+    byte[] b = spare.poll();
+    if (b != null && b.length >= size) {
+      return b;
+    }
+    int rounded = (int) Math.min(Integer.MAX_VALUE - 16, ((long) size + 0xFFFFF) & ~0xFFFFFL);
+    return new byte[Math.max(size, rounded)];
   }
 
   private boolean advance() throws IOException {
     if (ahead.isEmpty()) {
       return false;
     }
-    byte[][] next = Concurrency.await(ahead.removeFirst(), deadlineNanos, overall);
+    Verified next = Concurrency.await(ahead.removeFirst(), deadlineNanos, overall);
+    if (current.length > 0) {
+      spare.offer(current); // the reader is past it: nothing refers to its bytes any more
+    }
     fill();
-    storedSoFar += next[0].length;
-    rawSoFar += next[1].length;
+    storedSoFar += next.frameLength();
+    rawSoFar += next.length();
     limits.checkRatio(rawSoFar, storedSoFar);
-    current = next[1];
+    current = next.raw();
+    currentLength = next.length();
     pos = 0;
     return true;
   }
@@ -99,12 +128,12 @@ final class ChunkStream extends InputStream {
     if (len == 0) {
       return 0;
     }
-    while (pos == current.length) {
+    while (pos == currentLength) {
       if (!advance()) {
         return -1;
       }
     }
-    int n = Math.min(len, current.length - pos);
+    int n = Math.min(len, currentLength - pos);
     System.arraycopy(current, pos, b, off, n);
     pos += n;
     return n;
