@@ -297,9 +297,17 @@ public final class ApiClient {
       throw new IOException("a chunk of " + length + " bytes is larger than any frame can be");
     }
     try (java.io.InputStream in = c.getInputStream()) {
-      byte[] body = length >= 0 ? in.readNBytes((int) length) : in.readNBytes(MAX_FRAME_BYTES + 1);
-      if ((length >= 0 && body.length != length) || body.length > MAX_FRAME_BYTES) {
-        throw new IOException("short or oversized chunk body from the object store");
+      if (length < 0) {
+        byte[] body = in.readNBytes(MAX_FRAME_BYTES + 1);
+        if (body.length > MAX_FRAME_BYTES) {
+          throw new IOException("oversized chunk body from the object store");
+        }
+        return body;
+      }
+      // straight into an array of the announced length (readNBytes(int) would gather 8 KiB pieces and copy them)
+      byte[] body = new byte[(int) length];
+      if (in.readNBytes(body, 0, body.length) != body.length) {
+        throw new IOException("short chunk body from the object store");
       }
       return body;
     }

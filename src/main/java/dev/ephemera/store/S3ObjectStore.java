@@ -306,10 +306,25 @@ public final class S3ObjectStore implements ObjectStore {
           sdk(
               "read",
               key,
-              () ->
-                  client
-                      .getObjectAsBytes(r -> r.bucket(config.bucket()).key(s3Key))
-                      .asByteArrayUnsafe()));
+              () -> {
+                // read straight into an array of the announced length: the SDK's getObjectAsBytes grows a
+                // ByteArrayOutputStream and copies each chunk twice more
+                try (ResponseInputStream<GetObjectResponse> in =
+                    client.getObject(r -> r.bucket(config.bucket()).key(s3Key))) {
+                  Long length = in.response().contentLength();
+                  if (length == null || length < 0 || length > Integer.MAX_VALUE - 16) {
+                    return in.readAllBytes();
+                  }
+                  byte[] bytes = new byte[length.intValue()];
+                  if (in.readNBytes(bytes, 0, bytes.length) != bytes.length) {
+                    throw new UncheckedIOException(
+                        new IOException("short read: the store announced " + length + " bytes"));
+                  }
+                  return bytes;
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              }));
     } catch (NoSuchObjectException e) {
       return Optional.empty();
     }
