@@ -96,6 +96,8 @@ public final class ArchiveBenchmark {
   private int jobCounter;
   /** Unmeasured cold persists before the measured ones (see the warm-up step). */
   private int warmups = 3;
+  /** Seconds between deleting the restore targets and restoring (ext4 skips recently deleted inodes). */
+  private int settleSeconds = 61;
   private boolean warmedUp;
   /** Server CPU (this JVM and its children) during the last {@link #ephemera} run. */
   private double lastServerCpu;
@@ -114,6 +116,7 @@ public final class ArchiveBenchmark {
     int repeat = 1;
     boolean jfr = false;
     int warmups = 3;
+    int settle = 61;
     String only = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -125,10 +128,11 @@ public final class ArchiveBenchmark {
         case "--jfr" -> jfr = true;
         case "--warmups" -> warmups = Integer.parseInt(args[++i]);
         case "--no-warmup" -> warmups = 0;
+        case "--settle" -> settle = Integer.parseInt(args[++i]);
         default -> {
           System.err.println(
               "usage: scripts/bench.sh [--tree DIR] [--small DIR|npm|generate] [--work DIR] [--repeat N]"
-                  + " [--only real|small] [--jfr] [--warmups N] [--no-warmup]");
+                  + " [--only real|small] [--jfr] [--warmups N] [--no-warmup] [--settle SECONDS]");
           System.exit(64);
         }
       }
@@ -136,6 +140,7 @@ public final class ArchiveBenchmark {
     ArchiveBenchmark bench =
         new ArchiveBenchmark(Path.of("").toAbsolutePath(), work.toAbsolutePath(), repeat, jfr);
     bench.warmups = warmups;
+    bench.settleSeconds = settle;
     int exit = 0;
     try {
       bench.startStack();
@@ -319,14 +324,20 @@ public final class ArchiveBenchmark {
     List<Run> restore = new ArrayList<>();
     Path baseOut = work.resolve(label + "-baseline-out");
     for (int r = 0; r < repeat; r++) {
-      // Both restores start from the same file-system history: both trees are deleted first, then the baseline and
-      // Ephemera run one after the other. (On this machine's ext4 without a journal, creating a file right after
-      // many were deleted scans past every inode deleted in the last 12 hours, so a restore that runs right after
-      // deleting 2 x 35k files pays several times what one before the deletions pays; see docs/benchmarks.md.)
+      // Both restores start from the same file-system history: both trees are deleted first, then, after --settle
+      // seconds, the baseline and Ephemera run one after the other. ext4 without a journal does not reuse an inode
+      // deleted less than 60 s ago (360 s while its inode table block is dirty, hence the sync): every file created in
+      // that window first scans past the recently deleted inodes, reading each one's table block (measured with perf:
+      // 68% of a 21 s-CPU node_modules restore in recently_deleted/find_get_block_common and the lock spinning around
+      // them). A CI job restores into a pristine environment, not into a place 35k files just left, so both wait.
       deleteTree(baseOut);
       deleteTree(tree);
       Files.createDirectories(baseOut);
       sh("sync");
+      if (settleSeconds > 0) {
+        log(label + ": waiting " + settleSeconds + " s after deleting the trees (--settle; see the comment)");
+        Thread.sleep(settleSeconds * 1000L);
+      }
       baseRestore.add(timed("curl -sSf '" + getUrl + "' | tar --zstd -xf - -C " + q(baseOut)));
       sh("sync");
       String job = startJob();
