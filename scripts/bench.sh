@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: Ephemera's persist and restore vs tar | zstd + plain HTTP PUT/GET, against the same S3 API on loopback.
 # Arguments go to dev.ephemera.dev.bench.ArchiveBenchmark (--tree DIR, --small DIR|npm|generate, --work DIR,
-# --repeat N, --only real|small, --jfr, --warmups N, --no-warmup, --settle SECONDS). Results: docs/benchmarks.md.
+# --repeat N, --only real|small, --jfr, --warmups N, --no-warmup). Results: docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
 for tool in tar zstd curl /usr/bin/time; do

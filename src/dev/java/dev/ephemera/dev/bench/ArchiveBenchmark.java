@@ -96,8 +96,6 @@ public final class ArchiveBenchmark {
   private int jobCounter;
   /** Unmeasured cold persists before the measured ones (see the warm-up step). */
   private int warmups = 3;
-  /** Seconds between deleting the restore targets and restoring (ext4 skips recently deleted inodes). */
-  private int settleSeconds = 61;
   private boolean warmedUp;
   /** Server CPU (this JVM and its children) during the last {@link #ephemera} run. */
   private double lastServerCpu;
@@ -116,7 +114,6 @@ public final class ArchiveBenchmark {
     int repeat = 1;
     boolean jfr = false;
     int warmups = 3;
-    int settle = 61;
     String only = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -128,11 +125,10 @@ public final class ArchiveBenchmark {
         case "--jfr" -> jfr = true;
         case "--warmups" -> warmups = Integer.parseInt(args[++i]);
         case "--no-warmup" -> warmups = 0;
-        case "--settle" -> settle = Integer.parseInt(args[++i]);
         default -> {
           System.err.println(
               "usage: scripts/bench.sh [--tree DIR] [--small DIR|npm|generate] [--work DIR] [--repeat N]"
-                  + " [--only real|small] [--jfr] [--warmups N] [--no-warmup] [--settle SECONDS]");
+                  + " [--only real|small] [--jfr] [--warmups N] [--no-warmup]");
           System.exit(64);
         }
       }
@@ -140,7 +136,6 @@ public final class ArchiveBenchmark {
     ArchiveBenchmark bench =
         new ArchiveBenchmark(Path.of("").toAbsolutePath(), work.toAbsolutePath(), repeat, jfr);
     bench.warmups = warmups;
-    bench.settleSeconds = settle;
     int exit = 0;
     try {
       bench.startStack();
@@ -322,28 +317,32 @@ public final class ArchiveBenchmark {
     // 3. restore into a fresh directory.
     List<Run> baseRestore = new ArrayList<>();
     List<Run> restore = new ArrayList<>();
-    Path baseOut = work.resolve(label + "-baseline-out");
+    List<Path> leftovers = new ArrayList<>();
     for (int r = 0; r < repeat; r++) {
-      // Both restores start from the same file-system history: both trees are deleted first, then, after --settle
-      // seconds, the baseline and Ephemera run one after the other. ext4 without a journal does not reuse an inode
-      // deleted less than 60 s ago (360 s while its inode table block is dirty, hence the sync): every file created in
-      // that window first scans past the recently deleted inodes, reading each one's table block (measured with perf:
-      // 68% of a 21 s-CPU node_modules restore in recently_deleted/find_get_block_common and the lock spinning around
-      // them). A CI job restores into a pristine environment, not into a place 35k files just left, so both wait.
+      // Neither restore may run where many files were just deleted. This machine's ext4 has no journal, and such an
+      // ext4 does not reuse an inode deleted less than 60 s ago, or 360 s while its inode-table block is dirty, which
+      // it is again as soon as the restore creates a file next to it: every file created there first scans past the
+      // recently deleted inodes, reading each one's table block (perf: 68% of a 21 s-CPU node_modules restore went to
+      // recently_deleted, find_get_block_common and the lock spinning around them). A CI job restores into a pristine
+      // environment, so the bench frees nothing before the restores: the tree is moved aside (a rename), the baseline
+      // extracts into a new directory, and both are deleted after the step.
+      Path aside = work.resolve(label + "-before-restore-" + r);
+      Path baseOut = work.resolve(label + "-baseline-out-" + r);
+      deleteTree(aside);
       deleteTree(baseOut);
-      deleteTree(tree);
+      Files.move(tree, aside);
+      leftovers.add(aside);
       Files.createDirectories(baseOut);
+      leftovers.add(baseOut);
       sh("sync");
-      if (settleSeconds > 0) {
-        log(label + ": waiting " + settleSeconds + " s after deleting the trees (--settle; see the comment)");
-        Thread.sleep(settleSeconds * 1000L);
-      }
       baseRestore.add(timed("curl -sSf '" + getUrl + "' | tar --zstd -xf - -C " + q(baseOut)));
       sh("sync");
       String job = startJob();
       restore.add(ephemera(job, "restore", name, "--json"));
       completeJob(job);
-      deleteTree(baseOut);
+    }
+    for (Path leftover : leftovers) {
+      deleteTree(leftover);
     }
     line(label, "restore", median(restore), "GET | tar --zstd -x", median(baseRestore), "≤ 1.0, stretch 0.7");
     long restoredFiles;
