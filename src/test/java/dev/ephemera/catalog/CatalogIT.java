@@ -202,11 +202,15 @@ class CatalogIT {
     assertThat(catalog.inTransaction((CatalogTx tx) -> onlyTopic(tx.outbox().nextBatch(1000), topic))).isEmpty();
   }
 
-  @Test
-  void twoPublishersNeverGetTheSameOutboxRows() throws Exception {
-    // drain whatever other tests left so this test sees only its own rows
+  /** Marks whatever other tests left in the outbox published, so a test sees only its own rows. */
+  private void drainOutbox() {
     catalog.useTransaction(
         tx -> tx.outbox().markPublished(tx.outbox().nextBatch(10_000).stream().map(OutboxRow::seq).toList(), T0));
+  }
+
+  @Test
+  void twoPublishersNeverGetTheSameOutboxRows() throws Exception {
+    drainOutbox();
     String topic = "ephemera.used." + id();
     List<Long> seqs =
         catalog.inTransaction(
@@ -244,8 +248,7 @@ class CatalogIT {
 
   @Test
   void aClaimRolledBackLeavesTheRowsUnpublished() {
-    catalog.useTransaction(
-        tx -> tx.outbox().markPublished(tx.outbox().nextBatch(10_000).stream().map(OutboxRow::seq).toList(), T0));
+    drainOutbox();
     String topic = "ephemera.used." + id();
     List<Long> seqs =
         catalog.inTransaction(
@@ -273,8 +276,7 @@ class CatalogIT {
 
   @Test
   void theBacklogCountsUnpublishedRowsAndKnowsTheOldest() {
-    catalog.useTransaction(
-        tx -> tx.outbox().markPublished(tx.outbox().nextBatch(10_000).stream().map(OutboxRow::seq).toList(), T0));
+    drainOutbox();
     assertThat(catalog.inTransaction((CatalogTx tx) -> tx.outbox().backlog()))
         .isEqualTo(new OutboxBacklog(0, java.util.Optional.empty()));
 
