@@ -564,13 +564,18 @@ public final class ArchiveBenchmark {
     env.put("EPHEMERA_TOKEN", token(job));
     env.put("BUILDOMAT_JOB_ID", job);
     // BENCH_CLI_OPTS tries other JVM options for the CLI; the heap stays at 256 MiB, as the issue asks.
-    // The default is bin/ephemera's own default for job-side commands.
+    // The default is bin/ephemera's own default for job-side commands (the same choice by platform).
+    boolean linuxX8664 =
+        System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64");
     String opts =
         System.getenv()
                 .getOrDefault(
                     "BENCH_CLI_OPTS",
-                    "-XX:+UseParallelGC -Xshare:auto -XX:Tier4InvocationThreshold=20000 -XX:Tier4CompileThreshold=25000"
-                        + " -XX:Tier4BackEdgeThreshold=120000")
+                    "-XX:+UseParallelGC -Xshare:auto "
+                        + (linuxX8664
+                            ? "-XX:TieredStopAtLevel=1 -Dephemera.jit=c1"
+                            : "-XX:Tier4InvocationThreshold=20000 -XX:Tier4CompileThreshold=25000"
+                                + " -XX:Tier4BackEdgeThreshold=120000"))
             + " -Xmx256m";
     if (jfr) {
       Path recording = work.resolve("jfr").resolve(args[0] + "-" + job + ".jfr");

@@ -1,0 +1,42 @@
+package dev.ephemera.archive;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.security.MessageDigest;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class Sha256Test {
+
+  @Test
+  void theDigestsAreNativeOnLinuxX8664() {
+    boolean linuxX8664 =
+        System.getProperty("os.name").startsWith("Linux")
+            && (System.getProperty("os.arch").equals("amd64") || System.getProperty("os.arch").equals("x86_64"));
+    // the provider jar in the product is the linux-x86_64 one; elsewhere the JDK's digests are used
+    assertThat(Sha256.isNative()).isEqualTo(linuxX8664);
+    assertThat(Sha256.newDigest().getProvider().getName()).isNotEqualTo(linuxX8664 ? "SUN" : "");
+  }
+
+  @Test
+  void nativeAndJdkDigestsAgreeOnEverySizeAndSplit() {
+    Random random = new Random(7);
+    for (int size : new int[] {0, 1, 55, 56, 63, 64, 65, 127, 4096, 100_000, 1 << 20}) {
+      byte[] data = new byte[size];
+      random.nextBytes(data);
+      MessageDigest ours = Sha256.newDigest();
+      MessageDigest jdk = Sha256.jdkDigest();
+      // fed in uneven pieces, as the tar writer and the chunker do
+      int at = 0;
+      while (at < size) {
+        int n = Math.min(size - at, 1 + random.nextInt(70_000));
+        ours.update(data, at, n);
+        at += n;
+      }
+      jdk.update(data, 0, size);
+      assertThat(Sha256.hex(ours.digest())).as("size %d", size).isEqualTo(Sha256.hex(jdk.digest()));
+    }
+    assertThat(Sha256.of(new byte[0]))
+        .isEqualTo("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  }
+}
