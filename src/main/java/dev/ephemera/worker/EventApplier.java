@@ -252,13 +252,28 @@ public final class EventApplier {
                 stage.fallbackLevel(),
                 now);
         emit(tx, staged(job, stage));
-        meters.decision("staged", "fallback_" + stage.fallbackLevel());
-      } else if (decision instanceof Decision.Ignore ignore) {
-        meters.decision("ignored", ignore.reason().startsWith("hermetic") ? "hermetic" : "miss");
       }
+      count(decision, false);
     }
     meters.staged(Duration.between(at, clock.instant()));
     return decisions;
+  }
+
+  /**
+   * Counts a job decision the way both application paths (this one and {@link JobBatch}) do: staged by fallback level,
+   * ignored as hermetic or a miss, captured with or without a head move ({@code headMoved}, only read for a capture),
+   * discarded by reason.
+   */
+  void count(Decision decision, boolean headMoved) {
+    if (decision instanceof Decision.Stage stage) {
+      meters.decision("staged", "fallback_" + stage.fallbackLevel());
+    } else if (decision instanceof Decision.Ignore ignore) {
+      meters.decision("ignored", ignore.reason().startsWith("hermetic") ? "hermetic" : "miss");
+    } else if (decision instanceof Decision.Capture) {
+      meters.decision("captured", headMoved ? "head_moved" : "head_kept");
+    } else if (decision instanceof Decision.Discard discard) {
+      meters.decision("discarded", discard.reason().replace(' ', '_'));
+    }
   }
 
   private List<Decision> completed(CatalogTx tx, JobCompleted completed, Instant at) {
@@ -280,11 +295,11 @@ public final class EventApplier {
         boolean headMoved = tx.sets().markLive(capture.setId(), completed.completedAt());
         SetRow set = tx.sets().find(capture.setId()).orElseThrow();
         emit(tx, captured(job, set, headMoved));
-        meters.decision("captured", headMoved ? "head_moved" : "head_kept");
+        count(decision, headMoved);
       } else if (decision instanceof Decision.Discard discard) {
         tx.sets().markDiscarded(discard.setId(), discard.reason());
         emit(tx, discarded(job, discard));
-        meters.decision("discarded", discard.reason().replace(' ', '_'));
+        count(decision, false);
       }
     }
     emitUsed(tx, job);

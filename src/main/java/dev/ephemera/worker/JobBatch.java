@@ -220,10 +220,8 @@ final class JobBatch {
         useWrites.add(use);
         batchUses.computeIfAbsent(job.jobId(), j -> new ArrayList<>()).add(use);
         outbox.add(applier.outboxRow(EventApplier.staged(job, stage)));
-        meters.decision("staged", "fallback_" + stage.fallbackLevel());
-      } else if (decision instanceof Decision.Ignore ignore) {
-        meters.decision("ignored", ignore.reason().startsWith("hermetic") ? "hermetic" : "miss");
       }
+      applier.count(decision, false);
     }
     meters.staged(Duration.between(at, clock.instant()));
     return decisions;
@@ -253,11 +251,11 @@ final class JobBatch {
         // the head of (owner, name, scope) may have moved: later records read it again
         heads.remove(new HeadKey(set.owner(), set.name(), set.scope()));
         outbox.add(applier.outboxRow(EventApplier.captured(job, set, headMoved)));
-        meters.decision("captured", headMoved ? "head_moved" : "head_kept");
+        applier.count(decision, headMoved);
       } else if (decision instanceof Decision.Discard discard) {
         tx.sets().markDiscarded(discard.setId(), discard.reason());
         outbox.add(applier.outboxRow(EventApplier.discarded(job, discard)));
-        meters.decision("discarded", discard.reason().replace(' ', '_'));
+        applier.count(decision, false);
       }
     }
     emitUsed(job);
