@@ -3,6 +3,7 @@ package dev.ephemera.api;
 import com.github.luben.zstd.Zstd;
 import dev.ephemera.archive.ArchiveException;
 import dev.ephemera.archive.ChunkFrames;
+import dev.ephemera.archive.Concurrency;
 import dev.ephemera.archive.Manifest;
 import dev.ephemera.auth.DownloadLinks;
 import dev.ephemera.auth.Signer;
@@ -41,9 +42,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 import org.jdbi.v3.core.mapper.reflect.ConstructorMapper;
 
@@ -362,43 +361,25 @@ public final class JobApi {
   }
 
   /** Store lookups of {@code present}, in parallel: against a real S3 each is a round trip of several milliseconds. */
-  private static final ExecutorService LOOKUPS =
-      Executors.newFixedThreadPool(
-          16,
-          task -> {
-            Thread t = new Thread(task, "ephemera-store-lookup");
-            t.setDaemon(true);
-            return t;
-          });
+  private static final ExecutorService LOOKUPS = Concurrency.pool("store-lookup", 16);
 
   /** The stored size of each of {@code sha256s} the store has, in the order given. */
   private Map<String, Long> storedSizes(List<String> sha256s) throws IOException {
-    List<java.util.concurrent.Future<java.util.OptionalLong>> sizes = new java.util.ArrayList<>(sha256s.size());
+    List<Future<java.util.OptionalLong>> sizes = new ArrayList<>(sha256s.size());
     for (String sha : sha256s) {
       sizes.add(LOOKUPS.submit(() -> store.size(chunkKey(sha))));
     }
     Map<String, Long> present = new LinkedHashMap<>();
     try {
       for (int i = 0; i < sha256s.size(); i++) {
-        String sha = sha256s.get(i);
-        java.util.OptionalLong size = sizes.get(i).get();
+        java.util.OptionalLong size = Concurrency.await(sizes.get(i));
         if (size.isPresent()) {
-          present.put(sha, size.getAsLong());
+          present.put(sha256s.get(i), size.getAsLong());
         }
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    } catch (IOException | RuntimeException e) {
       sizes.forEach(f -> f.cancel(true));
-      throw new java.io.InterruptedIOException("interrupted while asking the store which chunks it has");
-    } catch (java.util.concurrent.ExecutionException e) {
-      sizes.forEach(f -> f.cancel(true));
-      if (e.getCause() instanceof IOException io) {
-        throw io;
-      }
-      if (e.getCause() instanceof RuntimeException r) {
-        throw r;
-      }
-      throw new IOException("asking the store which chunks it has failed: " + e.getCause(), e.getCause());
+      throw e;
     }
     return present;
   }
@@ -566,15 +547,7 @@ public final class JobApi {
     List<Long> storedSizes = new ArrayList<>(chunks.size());
     long archiveSize = 0;
     long tarSize = 0;
-    AtomicInteger threadNumber = new AtomicInteger();
-    ExecutorService pool =
-        Executors.newFixedThreadPool(
-            DIGEST_THREADS,
-            r -> {
-              Thread t = new Thread(r, "ephemera-digest-" + threadNumber.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
+    ExecutorService pool = Concurrency.pool("digest", DIGEST_THREADS);
     try {
       ArrayDeque<Future<byte[][]>> ahead = new ArrayDeque<>();
       int next = 0;

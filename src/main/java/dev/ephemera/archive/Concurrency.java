@@ -15,8 +15,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** Small helpers for the archive pipelines: named daemon pools and checked waiting. */
-final class Concurrency {
+/** Small helpers for the archive pipelines (and the API's store work): named daemon pools and checked waiting. */
+public final class Concurrency {
   private Concurrency() {}
 
   /** Something that may throw an IOException, run on a pool. */
@@ -36,7 +36,8 @@ final class Concurrency {
     };
   }
 
-  static ExecutorService pool(String name, int threads) {
+  /** A fixed pool of {@code threads} daemon threads named {@code ephemera-NAME-N}. */
+  public static ExecutorService pool(String name, int threads) {
     AtomicInteger n = new AtomicInteger();
     ThreadFactory f =
         r -> {
@@ -48,7 +49,7 @@ final class Concurrency {
   }
 
   /** Waits for a result, rethrowing the task's IOException as itself. */
-  static <T> T await(Future<T> f) throws IOException {
+  public static <T> T await(Future<T> f) throws IOException {
     try {
       return f.get();
     } catch (InterruptedException e) {
