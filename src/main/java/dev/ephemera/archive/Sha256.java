@@ -58,10 +58,13 @@ final class Sha256 {
   }
 
   static MessageDigest newDigest() {
+    if (PROVIDER == null) {
+      return jdkDigest();
+    }
     try {
-      return PROVIDER != null ? MessageDigest.getInstance("SHA-256", PROVIDER) : MessageDigest.getInstance("SHA-256");
+      return MessageDigest.getInstance("SHA-256", PROVIDER);
     } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every Java platform has SHA-256", e);
+      throw new IllegalStateException("the native provider offered SHA-256 when it loaded", e);
     }
   }
 
