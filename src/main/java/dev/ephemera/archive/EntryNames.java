@@ -1,7 +1,5 @@
 package dev.ephemera.archive;
 
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Comparator;
 
 /**
@@ -15,8 +13,28 @@ final class EntryNames {
    * Canonical order of entries: unsigned UTF-8 bytes. A parent sorts before its children (a prefix
    * sorts first) and the order does not depend on the JVM's locale.
    */
-  static final Comparator<String> ORDER =
-      (a, b) -> Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+  static final Comparator<String> ORDER = EntryNames::compareUtf8;
+
+  /**
+   * {@link #ORDER} without encoding: UTF-8's byte order is code point order, and UTF-16's differs from it only where a
+   * surrogate meets a unit in U+E000..U+FFFF, which is mended at the first difference (as ICU's code point order does).
+   * Sorting the 35k paths of a node_modules tree encoded each name about 30 times before.
+   */
+  static int compareUtf8(String a, String b) {
+    int n = Math.min(a.length(), b.length());
+    for (int i = 0; i < n; i++) {
+      int x = a.charAt(i);
+      int y = b.charAt(i);
+      if (x != y) {
+        if (x >= 0xD800 && y >= 0xD800) {
+          x += x >= 0xE000 ? -0x800 : 0x2000;
+          y += y >= 0xE000 ? -0x800 : 0x2000;
+        }
+        return x - y;
+      }
+    }
+    return a.length() - b.length();
+  }
 
   /**
    * Returns why {@code path} is not a valid relative entry name, or {@code null} when it is: no

@@ -157,7 +157,8 @@ public final class TarWriter {
         entries.add(new FileEntry(path, EntryType.DIR, 0, mode, mtime, null, null));
         continue;
       }
-      if (!all.tailSet(path + "/").isEmpty() && all.tailSet(path + "/").first().startsWith(path + "/")) {
+      String below = all.ceiling(path + "/");
+      if (below != null && below.startsWith(path + "/")) {
         // Selected paths live below it, so it was a directory when selected.
         change(new FileChange(path, FileChange.Kind.CHANGED, "is no longer a directory"), warnings);
         skippedDirs.add(path);
