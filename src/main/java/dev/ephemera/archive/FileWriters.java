@@ -17,6 +17,8 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -48,11 +50,72 @@ final class FileWriters implements AutoCloseable {
     return pool != null;
   }
 
-  /** Creates {@code dest} with {@code content}, then sets its mode and times; on a writer thread when pooled. */
-  void write(Path dest, byte[] content, int mode, FileTime mtime, FileTime atime) throws IOException {
+  /**
+   * An array of at least {@code size} bytes (at most {@link SafeExtractor#POOLED_FILE_MAX}) to read a file's content
+   * into for {@link #write}, which recycles it once the file is on disk. A restore of 500 MB of small files otherwise
+   * allocates (and zeroes, and has the young collections copy) 500 MB of short-lived arrays.
+   */
+  byte[] buffer(int size) {
+    if (size == 0) {
+      return EMPTY;
+    }
+    int sizeClass = sizeClass(size);
+    byte[] b = free[sizeClass].poll();
+    if (b != null) {
+      freeBytes.addAndGet(-b.length);
+      return b;
+    }
+    return new byte[1 << (sizeClass + MIN_CLASS_LOG2)];
+  }
+
+  private static final byte[] EMPTY = new byte[0];
+  private static final int MIN_CLASS_LOG2 = 12;
+  /** Recycled arrays kept at most (beyond: left to the collector). */
+  private static final long MAX_FREE_BYTES = 16 << 20;
+
+  @SuppressWarnings("unchecked")
+  private final ConcurrentLinkedQueue<byte[]>[] free =
+      new ConcurrentLinkedQueue[21 - MIN_CLASS_LOG2]; // 4 KiB .. 1 MiB
+  private final AtomicLong freeBytes = new AtomicLong();
+
+  {
+    for (int i = 0; i < free.length; i++) {
+      free[i] = new ConcurrentLinkedQueue<>();
+    }
+  }
+
+  private static int sizeClass(int size) {
+    int log2 = 32 - Integer.numberOfLeadingZeros(Math.max(size, 1 << MIN_CLASS_LOG2) - 1);
+    if (log2 - MIN_CLASS_LOG2 >= 21 - MIN_CLASS_LOG2) {
+      throw new IllegalArgumentException("a pooled file holds at most 1 MiB, not " + size + " bytes");
+    }
+    return log2 - MIN_CLASS_LOG2;
+  }
+
+  private void recycle(byte[] b) {
+    if (b.length == 0 || Integer.bitCount(b.length) != 1 || b.length > 1 << 20) {
+      return;
+    }
+    if (freeBytes.addAndGet(b.length) > MAX_FREE_BYTES) {
+      freeBytes.addAndGet(-b.length);
+      return;
+    }
+    free[Integer.numberOfTrailingZeros(b.length) - MIN_CLASS_LOG2].offer(b);
+  }
+
+  /**
+   * Creates {@code dest} with the first {@code length} bytes of {@code content} (an array from {@link #buffer}, or any
+   * array, which is then recycled if it fits a size class), then sets its mode and times; on a writer thread when
+   * pooled. {@code content} is the writers' from here on.
+   */
+  void write(Path dest, byte[] content, int length, int mode, FileTime mtime, FileTime atime) throws IOException {
     rethrow();
     if (pool == null) {
-      writeNow(dest, content, mode, mtime, atime);
+      try {
+        writeNow(dest, content, length, mode, mtime, atime);
+      } finally {
+        recycle(content);
+      }
       return;
     }
     int permits = Math.max(1, Math.min(content.length, maxBytes));
@@ -67,13 +130,14 @@ final class FileWriters implements AutoCloseable {
           () -> {
             try {
               if (failure.get() == null) {
-                writeNow(dest, content, mode, mtime, atime);
+                writeNow(dest, content, length, mode, mtime, atime);
               }
             } catch (IOException e) {
               failure.compareAndSet(null, e);
             } catch (RuntimeException e) {
               failure.compareAndSet(null, new IOException("writing " + dest + " failed", e));
             } finally {
+              recycle(content);
               bytes.release(permits);
             }
           });
@@ -127,9 +191,10 @@ final class FileWriters implements AutoCloseable {
     }
   }
 
-  static void writeNow(Path dest, byte[] content, int mode, FileTime mtime, FileTime atime) throws IOException {
+  static void writeNow(Path dest, byte[] content, int length, int mode, FileTime mtime, FileTime atime)
+      throws IOException {
     try (SeekableByteChannel out = create(dest, mode)) {
-      writeFully(out, ByteBuffer.wrap(content));
+      writeFully(out, ByteBuffer.wrap(content, 0, length));
     }
     finish(dest, mode, mtime, atime);
   }

@@ -140,9 +140,10 @@ public final class SafeExtractor {
           }
           FileTime mtime = FileTime.from(h.mtime());
           if (h.size() <= POOLED_FILE_MAX && files.pooled()) {
-            byte[] content = new byte[(int) h.size()];
-            reader.readFully(content);
-            files.write(dest, content, mode, mtime, now);
+            int length = (int) h.size();
+            byte[] content = files.buffer(length);
+            reader.readFully(content, length);
+            files.write(dest, content, length, mode, mtime, now);
           } else {
             try (SeekableByteChannel out = FileWriters.create(dest, mode)) {
               int n;

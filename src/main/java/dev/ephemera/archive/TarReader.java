@@ -125,13 +125,13 @@ final class TarReader {
     return n;
   }
 
-  /** Reads exactly {@code b.length} bytes of the current entry's content. */
-  void readFully(byte[] b) throws IOException {
-    if (b.length > remaining) {
+  /** Reads exactly {@code len} bytes of the current entry's content into the start of {@code b}. */
+  void readFully(byte[] b, int len) throws IOException {
+    if (len > remaining || len > b.length) {
       throw new IllegalArgumentException("the entry has only " + remaining + " bytes left");
     }
-    readFully(b, b.length, current);
-    remaining -= b.length;
+    readFully(b, len, current);
+    remaining -= len;
   }
 
   private void skipRest() throws IOException {
