@@ -10,10 +10,6 @@ import dev.ephemera.event.EventCodec;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -39,18 +35,12 @@ public final class ApiClient {
   private final String token;
   private final String job;
   private final long deadline;
-  private final HttpClient http;
 
   public ApiClient(URI base, String token, String job, Duration timeout) {
     this.base = base;
     this.token = token;
     this.job = job;
     this.deadline = System.nanoTime() + timeout.toNanos();
-    this.http =
-        HttpClient.newBuilder()
-            .connectTimeout(Duration.ofSeconds(10))
-            .followRedirects(HttpClient.Redirect.NORMAL)
-            .build();
   }
 
   public String job() {
@@ -108,7 +98,7 @@ public final class ApiClient {
    * root), without fetching and decoding an entry per file. The tar stream's sha256 covers every entry anyway.
    */
   public Manifest manifestWithoutFiles(String setId) throws IOException {
-    return withoutFiles(send(get("/v1/jobs/" + job + "/sets/" + setId + "/manifest?files=false")));
+    return withoutFiles(get("/v1/jobs/" + job + "/sets/" + setId + "/manifest?files=false"));
   }
 
   /** Parses a manifest, skipping its {@code files} (a worker that ignores {@code files=false} still sends them). */
@@ -149,12 +139,12 @@ public final class ApiClient {
     if (sink != null) {
       body.put("upload_session", sink.session());
     }
-    byte[] answer = send(post("/v1/jobs/" + job + "/sets", JSON.writeValueAsBytes(body)));
+    byte[] answer = post("/v1/jobs/" + job + "/sets", JSON.writeValueAsBytes(body));
     return JSON.readValue(answer, SetView.class);
   }
 
   public void restored(String setId) throws IOException {
-    send(post("/v1/jobs/" + job + "/restores", JSON.writeValueAsBytes(Map.of("set_id", setId))));
+    post("/v1/jobs/" + job + "/restores", JSON.writeValueAsBytes(Map.of("set_id", setId)));
   }
 
   /** Chunks go to the worker, which verifies each before storing it. */
@@ -191,7 +181,7 @@ public final class ApiClient {
         request.put("first", first);
         request.put("order", order);
       }
-      JsonNode answer = JSON.readTree(send(post("/v1/jobs/" + job + "/chunks/present", JSON.writeValueAsBytes(request))));
+      JsonNode answer = JSON.readTree(post("/v1/jobs/" + job + "/chunks/present", JSON.writeValueAsBytes(request)));
       Map<String, Long> present = new LinkedHashMap<>();
       answer.get("present").fields().forEachRemaining(e -> present.put(e.getKey(), e.getValue().asLong()));
       return present;
@@ -199,38 +189,9 @@ public final class ApiClient {
 
     @Override
     public void put(String sha256, byte[] frame, int rawSize) throws IOException {
-      URI url = base.resolve("/v1/jobs/" + job + "/chunks/" + sha256);
-      Map<String, String> headers =
-          Map.of(
-              "Authorization", "Bearer " + token,
-              "User-Agent", "ephemera-cli",
-              "Content-Type", "application/zstd",
-              dev.ephemera.api.JobApi.UPLOAD_SESSION_HEADER, session);
-      // The same retry policy as send(), over the cheaper transport.
-      long backoffMs = 200;
-      while (true) {
-        IOException failure;
-        try {
-          ChunkPut.Answer answer = ChunkPut.put(url, headers, frame, CONNECT_TIMEOUT, REQUEST_TIMEOUT);
-          if (answer.status() / 100 == 2) {
-            return;
-          }
-          ApiError error = error(answer.status(), answer.body());
-          if (!transientError(error)) {
-            throw error;
-          }
-          failure = error;
-        } catch (ConnectException | java.net.SocketTimeoutException e) {
-          failure = new IOException("cannot reach Ephemera at " + base + ": " + e.getMessage(), e);
-        } catch (ApiError e) {
-          throw e;
-        } catch (java.io.InterruptedIOException e) {
-          throw e;
-        } catch (IOException e) {
-          failure = new IOException("talking to Ephemera at " + base + " failed: " + e.getMessage(), e);
-        }
-        backoffMs = backOff(failure, backoffMs);
-      }
+      send(
+          "PUT", "/v1/jobs/" + job + "/chunks/" + sha256, frame,
+          Map.of("Content-Type", "application/zstd", dev.ephemera.api.JobApi.UPLOAD_SESSION_HEADER, session));
     }
   }
 
@@ -242,7 +203,7 @@ public final class ApiClient {
    */
   public ChunkSource source(String setId) throws IOException {
     Map<String, URI> direct = chunkUrls(setId);
-    ChunkSource proxied = sha256 -> send(get("/v1/jobs/" + job + "/sets/" + setId + "/chunks/" + sha256));
+    ChunkSource proxied = sha256 -> get("/v1/jobs/" + job + "/sets/" + setId + "/chunks/" + sha256);
     if (direct.isEmpty()) {
       return proxied;
     }
@@ -278,39 +239,10 @@ public final class ApiClient {
    * asynchronous client for hundreds of megabyte-sized bodies); the body read whole. Null for an answer other than 200.
    */
   private static byte[] directGet(URI url) throws IOException {
-    java.net.HttpURLConnection c = (java.net.HttpURLConnection) url.toURL().openConnection();
-    c.setConnectTimeout((int) CONNECT_TIMEOUT.toMillis());
-    c.setReadTimeout((int) REQUEST_TIMEOUT.toMillis());
-    c.setRequestProperty("User-Agent", "ephemera-cli");
-    int status = c.getResponseCode();
-    if (status != 200) {
-      try (java.io.InputStream err = c.getErrorStream()) {
-        if (err != null) {
-          err.readNBytes(1 << 16);
-        }
-      }
-      return null;
-    }
-    long length = c.getContentLengthLong();
-    if (length > MAX_FRAME_BYTES) {
-      c.disconnect();
-      throw new IOException("a chunk of " + length + " bytes is larger than any frame can be");
-    }
-    try (java.io.InputStream in = c.getInputStream()) {
-      if (length < 0) {
-        byte[] body = in.readNBytes(MAX_FRAME_BYTES + 1);
-        if (body.length > MAX_FRAME_BYTES) {
-          throw new IOException("oversized chunk body from the object store");
-        }
-        return body;
-      }
-      // straight into an array of the announced length (readNBytes(int) would gather 8 KiB pieces and copy them)
-      byte[] body = new byte[(int) length];
-      if (in.readNBytes(body, 0, body.length) != body.length) {
-        throw new IOException("short chunk body from the object store");
-      }
-      return body;
-    }
+    PlainHttp.Answer answer =
+        PlainHttp.exchange(
+            "GET", url, Map.of("User-Agent", "ephemera-cli"), null, CONNECT_TIMEOUT, REQUEST_TIMEOUT, MAX_FRAME_BYTES);
+    return answer.status() == 200 ? answer.body() : null;
   }
 
   /** No stored frame is larger (the worker refuses bigger uploads): a bound on what a direct GET reads. */
@@ -333,49 +265,40 @@ public final class ApiClient {
   }
 
   private JsonNode getJson(String path) throws IOException {
-    return JSON.readTree(send(get(path)));
+    return JSON.readTree(get(path));
   }
 
-  private HttpRequest get(String path) {
-    return request(path).GET().build();
+  private byte[] get(String path) throws IOException {
+    return send("GET", path, null, Map.of());
   }
 
-  private HttpRequest post(String path, byte[] json) {
-    return request(path)
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(json))
-        .build();
+  private byte[] post(String path, byte[] json) throws IOException {
+    return send("POST", path, json, Map.of("Content-Type", "application/json"));
   }
 
-  private HttpRequest.Builder request(String path) {
-    return HttpRequest.newBuilder(base.resolve(path))
-        .timeout(REQUEST_TIMEOUT)
-        .header("Authorization", "Bearer " + token)
-        .header("User-Agent", "ephemera-cli");
-  }
-
-  /** Sends with retries for transient trouble until the deadline. */
-  private byte[] send(HttpRequest request) throws IOException {
+  /** Sends with retries for transient trouble until the deadline; the answer's body. */
+  private byte[] send(String method, String path, byte[] body, Map<String, String> extraHeaders) throws IOException {
+    java.net.URI url = base.resolve(path);
+    Map<String, String> headers = new LinkedHashMap<>(extraHeaders);
+    headers.put("Authorization", "Bearer " + token);
+    headers.put("User-Agent", "ephemera-cli");
     long backoffMs = 200;
     while (true) {
       IOException failure;
       try {
-        HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
-        int status = response.statusCode();
-        if (status / 100 == 2) {
-          return response.body();
+        PlainHttp.Answer answer =
+            PlainHttp.exchange(method, url, headers, body, CONNECT_TIMEOUT, REQUEST_TIMEOUT, Integer.MAX_VALUE - 16);
+        if (answer.status() / 100 == 2) {
+          return answer.body();
         }
-        ApiError error = error(response);
+        ApiError error = error(answer.status(), answer.body());
         if (!transientError(error)) {
           throw error;
         }
         failure = error;
-      } catch (ConnectException | HttpTimeoutException e) {
+      } catch (ConnectException | java.net.SocketTimeoutException e) {
         failure = new IOException("cannot reach Ephemera at " + base + ": " + e.getMessage(), e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException("interrupted", e);
-      } catch (ApiError e) {
+      } catch (ApiError | java.io.InterruptedIOException e) {
         throw e;
       } catch (IOException e) {
         failure = new IOException("talking to Ephemera at " + base + " failed: " + e.getMessage(), e);
@@ -401,10 +324,6 @@ public final class ApiClient {
 
   private static boolean transientError(ApiError error) {
     return error.status >= 500 || error.status == 429 || (error.status == 409 && "job_unknown".equals(error.code));
-  }
-
-  private static ApiError error(HttpResponse<byte[]> response) {
-    return error(response.statusCode(), response.body());
   }
 
   private static ApiError error(int status, byte[] body) {

@@ -1,0 +1,89 @@
+package dev.ephemera.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.HttpURLConnection;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Every HTTP exchange of a job-side command: one request over {@link HttpURLConnection}, a fixed-length body written
+ * straight from its array to the socket, the answer read into an array of the announced length, on kept-alive
+ * connections (how many: {@link ApiClient}). {@code java.net.http.HttpClient} copies byte-array bodies into 16 KiB
+ * heap buffers and hands them through its selector thread, which made a persist's uploads one of its larger CPU costs;
+ * and creating one sets up TLS (its default SSL context) even for plain {@code http://}, about 0.2 s of every
+ * command's start. Retries are the caller's ({@link ApiClient}).
+ */
+final class PlainHttp {
+  /** The answer: status and body. */
+  record Answer(int status, byte[] body) {}
+
+  private PlainHttp() {}
+
+  /**
+   * One attempt: {@code method url} with {@code body} (none when null), the given headers and timeouts. A GET follows
+   * redirects; the body read is at most {@code maxBody} bytes.
+   *
+   * @throws ConnectException when the server cannot be reached
+   * @throws SocketTimeoutException when it does not answer in time
+   */
+  static Answer exchange(
+      String method, URI url, Map<String, String> headers, byte[] body, Duration connectTimeout, Duration timeout,
+      int maxBody)
+      throws IOException {
+    HttpURLConnection c = (HttpURLConnection) url.toURL().openConnection();
+    boolean reusable = false;
+    try {
+      c.setRequestMethod(method);
+      c.setUseCaches(false);
+      c.setInstanceFollowRedirects(method.equals("GET"));
+      c.setConnectTimeout((int) connectTimeout.toMillis());
+      c.setReadTimeout((int) timeout.toMillis());
+      headers.forEach(c::setRequestProperty);
+      if (body != null) {
+        c.setDoOutput(true);
+        c.setFixedLengthStreamingMode(body.length);
+        try (OutputStream out = c.getOutputStream()) {
+          out.write(body);
+        }
+      }
+      int status = c.getResponseCode();
+      InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream();
+      byte[] answer = new byte[0];
+      if (in != null) {
+        try (in) {
+          answer = readBody(in, c.getContentLengthLong(), maxBody);
+        }
+      }
+      reusable = true; // read to the end: the connection goes back to the keep-alive cache
+      return new Answer(status, answer);
+    } finally {
+      if (!reusable) {
+        c.disconnect();
+      }
+    }
+  }
+
+  private static byte[] readBody(InputStream in, long length, int maxBody) throws IOException {
+    if (length > maxBody) {
+      throw new IOException("an answer of " + length + " bytes is larger than the " + maxBody + " expected at most");
+    }
+    if (length < 0) {
+      byte[] body = in.readNBytes(maxBody);
+      if (in.read() >= 0) {
+        throw new IOException("an answer larger than the " + maxBody + " bytes expected at most");
+      }
+      return body;
+    }
+    // straight into an array of the announced length (readNBytes(int) would gather 8 KiB pieces and copy them)
+    byte[] body = new byte[(int) length];
+    if (in.readNBytes(body, 0, body.length) != body.length) {
+      throw new IOException("short answer: " + body.length + " bytes announced");
+    }
+    return body;
+  }
+}
