@@ -11,7 +11,7 @@ class EnvironmentDefaultsTest {
       Map.of("BUILDOMAT_JOB_ID", "01JOBA", "EPHEMERA_TOKEN", "ejt1.x", "EPHEMERA_URL", "http://e:8080");
 
   private static CommandLine.Model.OptionSpec option(String... path) {
-    CommandLine cli = new CommandLine(new Main());
+    CommandLine cli = Main.commandLine(path[0]);
     for (int i = 0; i < path.length - 1; i++) {
       cli = cli.getSubcommands().get(path[i]);
     }
