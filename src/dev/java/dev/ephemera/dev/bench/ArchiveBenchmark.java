@@ -99,6 +99,8 @@ public final class ArchiveBenchmark {
   private boolean warmedUp;
   /** Server CPU (this JVM and its children) during the last {@link #ephemera} run. */
   private double lastServerCpu;
+  /** The servers' CPU during the last baseline command (S3Proxy answering its PUT or GET): not in its own cpu. */
+  private double lastBaselineServerCpu;
 
   private ArchiveBenchmark(Path repo, Path work, int repeat, boolean jfr) {
     this.repo = repo;
@@ -391,7 +393,7 @@ public final class ArchiveBenchmark {
                 + " %.2f (goal %s)",
             what, ours.seconds(), ours.cpu(), ours.rssMb(), baseline, base.seconds(), base.cpu(), base.rssMb(),
             ours.seconds() / base.seconds(), goal)
-            + String.format(Locale.ROOT, "; server cpu %.1f s", lastServerCpu);
+            + String.format(Locale.ROOT, "; server cpu %.1f s (baseline's %.1f s)", lastServerCpu, lastBaselineServerCpu);
     log(label + ":" + s);
     report.add(s);
   }
@@ -607,7 +609,9 @@ public final class ArchiveBenchmark {
   }
 
   private Run timed(String script) throws Exception {
+    double server0 = serverCpu();
     Run r = exec(List.of("/usr/bin/time", "-v", "bash", "-o", "pipefail", "-c", script), Map.of());
+    lastBaselineServerCpu = serverCpu() - server0;
     if (r.exit() != 0) {
       throw new IllegalStateException(script + " exited " + r.exit() + ":\n" + r.err());
     }
