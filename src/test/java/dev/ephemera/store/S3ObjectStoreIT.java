@@ -107,6 +107,20 @@ class S3ObjectStoreIT extends ObjectStoreContract {
   }
 
   @Test
+  void aPutIntoAMissingBucketFailsPermanentlyWithTheStoresAnswer() {
+    // Over plain HTTP a byte-array put is a presigned PUT on a plain connection, not an SDK call: its failures must
+    // still be the store's exceptions, permanent when retrying cannot help.
+    try (S3ObjectStore missing =
+        new S3ObjectStore(config("no-such-bucket-here", services.s3().secretKey()))) {
+      assertThatThrownBy(() -> missing.put("chunks/abc", new byte[] {1, 2, 3}))
+          .isInstanceOf(ObjectStoreException.class)
+          .hasMessageContaining("put chunks/abc")
+          .hasMessageContaining("NoSuchBucket")
+          .satisfies(e -> assertThat(((ObjectStoreException) e).isTransient()).isFalse());
+    }
+  }
+
+  @Test
   void wrongCredentialsFailPermanently() {
     try (S3ObjectStore wrong = new S3ObjectStore(config(bucket, "not-the-secret"))) {
       assertThatThrownBy(() -> wrong.put("chunks/abc", new byte[] {1}))

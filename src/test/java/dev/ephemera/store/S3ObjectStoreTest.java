@@ -29,6 +29,18 @@ class S3ObjectStoreTest {
   }
 
   @Test
+  void aPutToAnUnreachableEndpointFailsTransientlyAfterItsRetries() {
+    try (S3ObjectStore store = new S3ObjectStore(UNREACHABLE)) {
+      long t0 = System.nanoTime();
+      assertThatThrownBy(() -> store.put("chunks/abc", new byte[] {1}))
+          .isInstanceOf(ObjectStoreException.class)
+          .hasMessageContaining("put chunks/abc in s3://ephemera/ci/")
+          .satisfies(e -> assertThat(((ObjectStoreException) e).isTransient()).as("worth retrying").isTrue());
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("backed off between attempts").isGreaterThan(Duration.ofMillis(250));
+    }
+  }
+
+  @Test
   void checkAgainstAnUnreachableEndpointFailsTransiently() {
     try (S3ObjectStore store = new S3ObjectStore(UNREACHABLE)) {
       assertThatThrownBy(store::check)
