@@ -7,6 +7,7 @@ import dev.ephemera.archive.ChunkSink;
 import dev.ephemera.archive.ChunkSource;
 import dev.ephemera.archive.Manifest;
 import dev.ephemera.event.EventCodec;
+import dev.ephemera.net.PlainHttp;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;

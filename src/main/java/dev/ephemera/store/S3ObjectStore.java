@@ -1,5 +1,6 @@
 package dev.ephemera.store;
 
+import dev.ephemera.net.PlainHttp;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -14,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -509,8 +511,8 @@ public final class S3ObjectStore implements ObjectStore {
   private static final int PUT_ATTEMPTS = 3;
 
   /**
-   * {@code bytes} under {@code key} by a presigned PUT (the body unsigned, as over HTTPS) on a kept-alive {@link
-   * java.net.HttpURLConnection}; retried like the SDK's standard mode (3 attempts, on no answer, 5xx, 408 and 429).
+   * {@code bytes} under {@code key} by a presigned PUT (the body unsigned, as over HTTPS) on a kept-alive connection
+   * ({@link PlainHttp}); retried like the SDK's standard mode (3 attempts, on no answer, 5xx, 408 and 429).
    */
   private void putPresigned(String key, byte[] bytes) {
     String what = "put " + key + " in " + describe() + " failed: ";
@@ -525,46 +527,25 @@ public final class S3ObjectStore implements ObjectStore {
         }
       }
       URI url = presignPut(key, PUT_URL_TTL).orElseThrow();
-      java.net.HttpURLConnection c = null;
-      boolean reusable = false;
       try {
-        c = (java.net.HttpURLConnection) url.toURL().openConnection();
-        c.setRequestMethod("PUT");
-        c.setDoOutput(true);
-        c.setUseCaches(false);
-        c.setInstanceFollowRedirects(false);
-        c.setConnectTimeout(10_000);
-        c.setReadTimeout(60_000);
-        c.setRequestProperty("Content-Type", "application/octet-stream");
-        c.setFixedLengthStreamingMode(bytes.length);
-        try (java.io.OutputStream out = c.getOutputStream()) {
-          out.write(bytes);
-        }
-        int status = c.getResponseCode();
-        InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream();
-        byte[] answer = new byte[0];
-        if (in != null) {
-          try (in) {
-            answer = in.readNBytes(1 << 16);
-            in.transferTo(java.io.OutputStream.nullOutputStream()); // read to the end: the connection is kept alive
-          }
-        }
-        reusable = true;
-        if (status / 100 == 2) {
+        PlainHttp.Answer answer =
+            PlainHttp.exchange(
+                "PUT", url, Map.of("Content-Type", "application/octet-stream"), bytes, Duration.ofSeconds(10),
+                Duration.ofSeconds(60), 1 << 20);
+        if (answer.status() / 100 == 2) {
           return;
         }
-        String body = new String(answer, java.nio.charset.StandardCharsets.UTF_8);
+        int status = answer.status();
         boolean transientFailure = status >= 500 || status == 408 || status == 429;
-        last = new ObjectStoreException(what + "HTTP " + status + ": " + body, transientFailure, null);
+        last =
+            new ObjectStoreException(
+                what + "HTTP " + status + ": " + new String(answer.body(), java.nio.charset.StandardCharsets.UTF_8),
+                transientFailure, null);
         if (!transientFailure) {
           throw last;
         }
       } catch (IOException e) {
         last = new ObjectStoreException(what + e.getMessage(), true, e);
-      } finally {
-        if (c != null && !reusable) {
-          c.disconnect();
-        }
       }
     }
     throw last;

@@ -1,4 +1,4 @@
-package dev.ephemera.cli;
+package dev.ephemera.net;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,16 +11,17 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * Every HTTP exchange of a job-side command: one request over {@link HttpURLConnection}, a fixed-length body written
- * straight from its array to the socket, the answer read into an array of the announced length, on kept-alive
- * connections (how many: {@link ApiClient}). {@code java.net.http.HttpClient} copies byte-array bodies into 16 KiB
+ * One HTTP request over {@link HttpURLConnection}: a fixed-length body written straight from its array to the socket,
+ * the answer read into an array of the announced length, on kept-alive connections. Every exchange of a job-side
+ * command goes this way (dev.ephemera.cli.ApiClient, which also sets how many connections are kept), and so do the S3
+ * store's presigned PUTs over plain http. {@code java.net.http.HttpClient} copies byte-array bodies into 16 KiB
  * heap buffers and hands them through its selector thread, which made a persist's uploads one of its larger CPU costs;
  * and creating one sets up TLS (its default SSL context) even for plain {@code http://}, about 0.2 s of every
- * command's start. Retries are the caller's ({@link ApiClient}).
+ * command's start. Retries are the caller's.
  */
-final class PlainHttp {
+public final class PlainHttp {
   /** The answer: status and body. */
-  record Answer(int status, byte[] body) {}
+  public record Answer(int status, byte[] body) {}
 
   private PlainHttp() {}
 
@@ -31,7 +32,7 @@ final class PlainHttp {
    * @throws ConnectException when the server cannot be reached
    * @throws SocketTimeoutException when it does not answer in time
    */
-  static Answer exchange(
+  public static Answer exchange(
       String method, URI url, Map<String, String> headers, byte[] body, Duration connectTimeout, Duration timeout,
       int maxBody)
       throws IOException {
