@@ -14,10 +14,10 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.EnumSet;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -69,13 +69,14 @@ final class FileWriters implements AutoCloseable {
   }
 
   private static final byte[] EMPTY = new byte[0];
+  /** Size classes: 4 KiB .. 1 MiB ({@link SafeExtractor#POOLED_FILE_MAX}), powers of two. */
   private static final int MIN_CLASS_LOG2 = 12;
+  private static final int MAX_CLASS_LOG2 = 20;
   /** Recycled arrays kept at most (beyond: left to the collector). */
   private static final long MAX_FREE_BYTES = 16 << 20;
 
   @SuppressWarnings("unchecked")
-  private final ConcurrentLinkedQueue<byte[]>[] free =
-      new ConcurrentLinkedQueue[21 - MIN_CLASS_LOG2]; // 4 KiB .. 1 MiB
+  private final ConcurrentLinkedQueue<byte[]>[] free = new ConcurrentLinkedQueue[MAX_CLASS_LOG2 - MIN_CLASS_LOG2 + 1];
   private final AtomicLong freeBytes = new AtomicLong();
 
   {
@@ -86,14 +87,14 @@ final class FileWriters implements AutoCloseable {
 
   private static int sizeClass(int size) {
     int log2 = 32 - Integer.numberOfLeadingZeros(Math.max(size, 1 << MIN_CLASS_LOG2) - 1);
-    if (log2 - MIN_CLASS_LOG2 >= 21 - MIN_CLASS_LOG2) {
+    if (log2 > MAX_CLASS_LOG2) {
       throw new IllegalArgumentException("a pooled file holds at most 1 MiB, not " + size + " bytes");
     }
     return log2 - MIN_CLASS_LOG2;
   }
 
   private void recycle(byte[] b) {
-    if (b.length == 0 || Integer.bitCount(b.length) != 1 || b.length > 1 << 20) {
+    if (Integer.bitCount(b.length) != 1 || b.length < 1 << MIN_CLASS_LOG2 || b.length > 1 << MAX_CLASS_LOG2) {
       return;
     }
     if (freeBytes.addAndGet(b.length) > MAX_FREE_BYTES) {
