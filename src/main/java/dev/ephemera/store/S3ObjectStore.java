@@ -506,49 +506,43 @@ public final class S3ObjectStore implements ObjectStore {
     return config.prefix() + ObjectKeys.requireValidKey(key);
   }
 
-  /** How long a presigned PUT of {@link #putPresigned} may take to start, and attempts before it gives up. */
+  /** How long a presigned PUT of {@link #putPresigned} may take to start. */
   private static final Duration PUT_URL_TTL = Duration.ofMinutes(15);
-  private static final int PUT_ATTEMPTS = 3;
+  /** Like the SDK's standard mode: 3 attempts, 100 ms then 200 ms apart. */
+  private static final Retry PUT_RETRY =
+      Retry.withBackoff(
+          new Backoff(3, Duration.ofMillis(100), Duration.ofMillis(200), 2.0, 0.0), ObjectStoreException::isTransient);
 
   /**
    * {@code bytes} under {@code key} by a presigned PUT (the body unsigned, as over HTTPS) on a kept-alive connection
-   * ({@link PlainHttp}); retried like the SDK's standard mode (3 attempts, on no answer, 5xx, 408 and 429).
+   * ({@link PlainHttp}); retried on no answer and on the statuses the SDK retries.
    */
   private void putPresigned(String key, byte[] bytes) {
+    PUT_RETRY.execute(() -> putPresignedOnce(key, bytes));
+  }
+
+  private Void putPresignedOnce(String key, byte[] bytes) {
     String what = "put " + key + " in " + describe() + " failed: ";
-    ObjectStoreException last = null;
-    for (int attempt = 1; attempt <= PUT_ATTEMPTS; attempt++) {
-      if (attempt > 1) {
-        try {
-          Thread.sleep(100L << (attempt - 2));
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new ObjectStoreException(what + "interrupted", false, e);
-        }
-      }
-      URI url = presignPut(key, PUT_URL_TTL).orElseThrow();
-      try {
-        PlainHttp.Answer answer =
-            PlainHttp.exchange(
-                "PUT", url, Map.of("Content-Type", "application/octet-stream"), bytes, Duration.ofSeconds(10),
-                Duration.ofSeconds(60), 1 << 20);
-        if (answer.status() / 100 == 2) {
-          return;
-        }
-        int status = answer.status();
-        boolean transientFailure = status >= 500 || status == 408 || status == 429;
-        last =
-            new ObjectStoreException(
-                what + "HTTP " + status + ": " + new String(answer.body(), java.nio.charset.StandardCharsets.UTF_8),
-                transientFailure, null);
-        if (!transientFailure) {
-          throw last;
-        }
-      } catch (IOException e) {
-        last = new ObjectStoreException(what + e.getMessage(), true, e);
-      }
+    PlainHttp.Answer answer;
+    try {
+      answer =
+          PlainHttp.exchange(
+              "PUT", presignPut(key, PUT_URL_TTL).orElseThrow(), Map.of("Content-Type", "application/octet-stream"),
+              bytes, Duration.ofSeconds(10), Duration.ofSeconds(60), 1 << 20);
+    } catch (IOException e) {
+      throw new ObjectStoreException(what + e.getMessage(), true, e);
     }
-    throw last;
+    if (answer.status() / 100 != 2) {
+      throw new ObjectStoreException(
+          what + "HTTP " + answer.status() + ": " + new String(answer.body(), java.nio.charset.StandardCharsets.UTF_8),
+          transientStatus(answer.status()), null);
+    }
+    return null;
+  }
+
+  /** Statuses worth another try: the store's trouble, a timeout, throttling. */
+  private static boolean transientStatus(int status) {
+    return status >= 500 || status == 408 || status == 429;
   }
 
   /** Runs one SDK call, translating its exceptions into the store's. */
@@ -567,9 +561,7 @@ public final class S3ObjectStore implements ObjectStore {
       if (s.statusCode() == 404 && !"NoSuchBucket".equals(errorCode(s))) {
         return new NoSuchObjectException(key, describe(), s);
       }
-      int status = s.statusCode();
-      boolean transientFailure =
-          status >= 500 || status == 408 || status == 429 || s.isThrottlingException();
+      boolean transientFailure = transientStatus(s.statusCode()) || s.isThrottlingException();
       return new ObjectStoreException(what + s.getMessage(), transientFailure, s);
     }
     if (e instanceof SdkClientException c) {
