@@ -3,9 +3,12 @@ package dev.ephemera.dev.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ephemera.App;
+import dev.ephemera.archive.ChunkSource;
+import dev.ephemera.archive.Manifest;
 import dev.ephemera.catalog.SetDao;
 import dev.ephemera.catalog.SetRow;
 import dev.ephemera.catalog.SetStatus;
+import dev.ephemera.cli.ApiClient;
 import dev.ephemera.cli.Main;
 import dev.ephemera.config.EphemeraConfig;
 import dev.ephemera.config.Settings;
@@ -493,24 +496,17 @@ public final class ArchiveBenchmark {
     throw new IllegalStateException("set " + setId + " did not become live within 60 s");
   }
 
-  /** What a restore asks the servers for, without writing anything: the manifest, the chunk URLs, every chunk. */
+  /**
+   * What a restore asks the servers for, through the CLI's own client, without writing anything: the manifest, the
+   * chunk URLs, every chunk.
+   */
   private void fetchLikeARestore(String setId) throws Exception {
     String job = startJob();
-    String prefix = "/v1/jobs/" + job + "/sets/" + setId;
-    JsonNode urls = null;
-    for (int attempt = 0; urls == null; attempt++) {
-      HttpResponse<byte[]> r = http.send(get(prefix + "/chunk-urls", token(job)), HttpResponse.BodyHandlers.ofByteArray());
-      if (r.statusCode() == 200) {
-        urls = JSON.readTree(r.body()).get("chunks");
-      } else if (r.statusCode() == 409 && attempt < 100) {
-        Thread.sleep(50); // the worker has not read this job's job.started yet
-      } else {
-        throw new IOException(prefix + "/chunk-urls: " + r.statusCode() + " " + new String(r.body(), StandardCharsets.UTF_8));
-      }
-    }
-    send(get(prefix + "/manifest?files=false", token(job)));
-    for (JsonNode url : urls) {
-      send(HttpRequest.newBuilder(URI.create(url.asText())).GET().build());
+    ApiClient client = new ApiClient(api, token(job), job, Duration.ofMinutes(5));
+    Manifest manifest = client.manifestWithoutFiles(setId);
+    ChunkSource source = client.source(setId);
+    for (Manifest.Chunk c : manifest.chunks()) {
+      source.fetch(c.sha256());
     }
     completeJob(job);
   }
