@@ -157,8 +157,9 @@ public final class TarWriter {
         entries.add(new FileEntry(path, EntryType.DIR, 0, mode, mtime, null, null));
         continue;
       }
-      String below = all.ceiling(path + "/");
-      if (below != null && below.startsWith(path + "/")) {
+      String asDirectory = path + "/";
+      String below = all.ceiling(asDirectory);
+      if (below != null && below.startsWith(asDirectory)) {
         // Selected paths live below it, so it was a directory when selected.
         change(new FileChange(path, FileChange.Kind.CHANGED, "is no longer a directory"), warnings);
         skippedDirs.add(path);

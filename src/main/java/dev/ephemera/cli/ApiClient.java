@@ -279,7 +279,7 @@ public final class ApiClient {
 
   /** Sends with retries for transient trouble until the deadline; the answer's body. */
   private byte[] send(String method, String path, byte[] body, Map<String, String> extraHeaders) throws IOException {
-    java.net.URI url = base.resolve(path);
+    URI url = base.resolve(path);
     Map<String, String> headers = new LinkedHashMap<>(extraHeaders);
     headers.put("Authorization", "Bearer " + token);
     headers.put("User-Agent", "ephemera-cli");
