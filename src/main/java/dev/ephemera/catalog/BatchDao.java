@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
+import java.util.function.IntFunction;
 
 import org.jdbi.v3.core.Handle;
 import org.jdbi.v3.core.statement.UnableToExecuteStatementException;
@@ -100,22 +102,6 @@ public final class BatchDao {
     RoundTrip trip = new RoundTrip();
     Set<String> inserted = new HashSet<>();
     if (!records.isEmpty()) {
-      int n = records.size();
-      String[] ids = new String[n];
-      String[] types = new String[n];
-      String[] digests = new String[n];
-      String[] topics = new String[n];
-      Integer[] partitions = new Integer[n];
-      Long[] offsets = new Long[n];
-      for (int i = 0; i < n; i++) {
-        EventRecord r = records.get(i);
-        ids[i] = r.eventId();
-        types[i] = r.type();
-        digests[i] = r.digest();
-        topics[i] = r.topic();
-        partitions[i] = r.partition();
-        offsets[i] = r.offset();
-      }
       trip.add("""
           insert into processed_events (event_id, type, digest, source_topic, source_partition, source_offset)
           select e, t, d, tp, p, o
@@ -124,8 +110,10 @@ public final class BatchDao {
           order by ord
           on conflict (event_id) do nothing
           returning event_id
-          """, List.of(array("text", ids), array("text", types), array("text", digests), array("text", topics),
-              array("int4", partitions), array("int8", offsets)),
+          """, List.of(text(records, EventRecord::eventId), text(records, EventRecord::type),
+              text(records, EventRecord::digest), text(records, EventRecord::topic),
+              column("int4", records, EventRecord::partition, Integer[]::new),
+              column("int8", records, EventRecord::offset, Long[]::new)),
           rs -> inserted.add(rs.getString(1)));
     }
     Map<String, OwnerPolicyRow> policies = new HashMap<>();
@@ -172,24 +160,13 @@ public final class BatchDao {
     }
     Map<HeadKey, String> heads = new HashMap<>();
     if (!headKeys.isEmpty()) {
-      int n = headKeys.size();
-      String[] owner = new String[n];
-      String[] name = new String[n];
-      String[] scope = new String[n];
-      int i = 0;
-      for (HeadKey k : headKeys) {
-        owner[i] = k.owner();
-        name[i] = k.name();
-        scope[i] = k.scope();
-        i++;
-      }
       trip.add("""
           select h.owner, h.name, h.scope, h.set_id
           from unnest(?::text[], ?::text[], ?::text[]) as k(owner, name, scope)
           join heads h on h.owner = k.owner and h.name = k.name and h.scope = k.scope
           join sets s on s.set_id = h.set_id
           where s.status = 'live'
-          """, List.of(array("text", owner), array("text", name), array("text", scope)),
+          """, List.of(text(headKeys, HeadKey::owner), text(headKeys, HeadKey::name), text(headKeys, HeadKey::scope)),
           rs -> heads.put(new HeadKey(rs.getString(1), rs.getString(2), rs.getString(3)), rs.getString(4)));
     }
     trip.run();
@@ -251,45 +228,6 @@ public final class BatchDao {
     if (jobs.isEmpty()) {
       return;
     }
-    int n = jobs.size();
-    String[] ids = new String[n];
-    String[] owners = new String[n];
-    String[] repoOwners = new String[n];
-    String[] repoNames = new String[n];
-    Long[] repoIds = new Long[n];
-    String[] shas = new String[n];
-    String[] branches = new String[n];
-    String[] triggers = new String[n];
-    Integer[] prs = new Integer[n];
-    Boolean[] forks = new Boolean[n];
-    String[] defaults = new String[n];
-    String[] targets = new String[n];
-    String[] jobNames = new String[n];
-    String[] declared = new String[n];
-    String[] writes = new String[n];
-    String[] reads = new String[n];
-    String[] started = new String[n];
-    int i = 0;
-    for (JobRow j : jobs) {
-      ids[i] = j.jobId();
-      owners[i] = j.owner();
-      repoOwners[i] = j.repoOwner();
-      repoNames[i] = j.repoName();
-      repoIds[i] = j.repoId();
-      shas[i] = j.headSha();
-      branches[i] = j.headBranch();
-      triggers[i] = j.trigger();
-      prs[i] = j.pullRequest();
-      forks[i] = j.fork();
-      defaults[i] = j.defaultBranch();
-      targets[i] = j.target();
-      jobNames[i] = j.jobName();
-      declared[i] = j.declaredJson();
-      writes[i] = j.writeScope();
-      reads[i] = textArrayLiteral(j.readScopes());
-      started[i] = j.startedAt().toString();
-      i++;
-    }
     trip.add("""
         insert into jobs (job_id, owner, repo_owner, repo_name, repo_id, head_sha, head_branch, trigger,
                   pull_request, fork, default_branch, target, job_name, declared, write_scope,
@@ -307,33 +245,26 @@ public final class BatchDao {
           default_branch = excluded.default_branch, target = excluded.target, job_name = excluded.job_name,
           declared = excluded.declared, write_scope = excluded.write_scope, read_scopes = excluded.read_scopes,
           started_at = excluded.started_at
-        """, List.of(array("text", ids), array("text", owners), array("text", repoOwners), array("text", repoNames),
-            array("int8", repoIds), array("text", shas), array("text", branches), array("text", triggers),
-            array("int4", prs), array("bool", forks), array("text", defaults), array("text", targets),
-            array("text", jobNames), array("text", declared), array("text", writes), array("text", reads),
-            array("text", started)), null);
+        """, List.of(text(jobs, JobRow::jobId), text(jobs, JobRow::owner), text(jobs, JobRow::repoOwner),
+            text(jobs, JobRow::repoName), column("int8", jobs, JobRow::repoId, Long[]::new),
+            text(jobs, JobRow::headSha), text(jobs, JobRow::headBranch), text(jobs, JobRow::trigger),
+            column("int4", jobs, JobRow::pullRequest, Integer[]::new),
+            column("bool", jobs, JobRow::fork, Boolean[]::new),
+            text(jobs, JobRow::defaultBranch), text(jobs, JobRow::target), text(jobs, JobRow::jobName),
+            text(jobs, JobRow::declaredJson), text(jobs, JobRow::writeScope),
+            text(jobs, j -> textArrayLiteral(j.readScopes())), text(jobs, j -> j.startedAt().toString())), null);
   }
 
   private static void markCompleted(RoundTrip trip, Collection<Completion> completions) {
     if (completions.isEmpty()) {
       return;
     }
-    int n = completions.size();
-    String[] ids = new String[n];
-    String[] results = new String[n];
-    String[] times = new String[n];
-    int i = 0;
-    for (Completion c : completions) {
-      ids[i] = c.jobId();
-      results[i] = c.result();
-      times[i] = c.completedAt().toString();
-      i++;
-    }
     trip.add("""
         update jobs set result = u.r, completed_at = u.c::timestamptz
         from unnest(?::text[], ?::text[], ?::text[]) as u(j, r, c)
         where jobs.job_id = u.j and jobs.completed_at is null
-        """, List.of(array("text", ids), array("text", results), array("text", times)), null);
+        """, List.of(text(completions, Completion::jobId), text(completions, Completion::result),
+            text(completions, c -> c.completedAt().toString())), null);
   }
 
   private static void recordUses(RoundTrip trip, List<UseRow> uses) {
@@ -345,25 +276,7 @@ public final class BatchDao {
     for (UseRow u : uses) {
       first.putIfAbsent(List.of(u.jobId(), u.setId(), u.kind()), u);
     }
-    int n = first.size();
-    String[] jobs = new String[n];
-    String[] sets = new String[n];
-    String[] kinds = new String[n];
-    String[] names = new String[n];
-    String[] scopes = new String[n];
-    Integer[] levels = new Integer[n];
-    String[] ats = new String[n];
-    int i = 0;
-    for (UseRow u : first.values()) {
-      jobs[i] = u.jobId();
-      sets[i] = u.setId();
-      kinds[i] = u.kind().db();
-      names[i] = u.name();
-      scopes[i] = u.scope();
-      levels[i] = u.fallbackLevel();
-      ats[i] = u.at().toString();
-      i++;
-    }
+    Collection<UseRow> kept = first.values();
     trip.add("""
         insert into uses (job_id, set_id, kind, name, scope, fallback_level, at)
         select j, s, k, nm, sc, l, a::timestamptz
@@ -371,35 +284,23 @@ public final class BatchDao {
              as u(j, s, k, nm, sc, l, a, ord)
         order by ord
         on conflict (job_id, set_id, kind) do nothing
-        """, List.of(array("text", jobs), array("text", sets), array("text", kinds), array("text", names),
-            array("text", scopes), array("int4", levels), array("text", ats)), null);
+        """, List.of(text(kept, UseRow::jobId), text(kept, UseRow::setId), text(kept, u -> u.kind().db()),
+            text(kept, UseRow::name), text(kept, UseRow::scope),
+            column("int4", kept, UseRow::fallbackLevel, Integer[]::new),
+            text(kept, u -> u.at().toString())), null);
   }
 
   private static void appendOutbox(RoundTrip trip, List<OutboxAppend> rows) {
     if (rows.isEmpty()) {
       return;
     }
-    int n = rows.size();
-    String[] ids = new String[n];
-    String[] topics = new String[n];
-    String[] keys = new String[n];
-    byte[][] payloads = new byte[n][];
-    String[] headers = new String[n];
-    for (int i = 0; i < n; i++) {
-      OutboxAppend r = rows.get(i);
-      ids[i] = r.eventId();
-      topics[i] = r.topic();
-      keys[i] = r.key();
-      payloads[i] = r.payload();
-      headers[i] = r.headersJson();
-    }
     trip.add("""
         insert into outbox (event_id, topic, key, payload, headers)
         select e, t, k, p, h::jsonb
         from unnest(?::text[], ?::text[], ?::text[], ?::bytea[], ?::text[]) with ordinality as u(e, t, k, p, h, ord)
         order by ord
-        """, List.of(array("text", ids), array("text", topics), array("text", keys), array("bytea", payloads),
-            array("text", headers)), null);
+        """, List.of(text(rows, OutboxAppend::eventId), text(rows, OutboxAppend::topic), text(rows, OutboxAppend::key),
+            column("bytea", rows, OutboxAppend::payload, byte[][]::new), text(rows, OutboxAppend::headersJson)), null);
   }
 
   private static SetRow setRow(ResultSet rs) throws SQLException {
@@ -438,6 +339,22 @@ public final class BatchDao {
 
   private static Bind array(String type, Object[] elements) {
     return new Bind(type, elements);
+  }
+
+  /** One field of every row, in order, as an SQL array of {@code type} (a column for {@code unnest}). */
+  private static <R, T> Bind column(
+      String type, Collection<R> rows, Function<? super R, T> field, IntFunction<T[]> newArray) {
+    T[] values = newArray.apply(rows.size());
+    int i = 0;
+    for (R row : rows) {
+      values[i++] = field.apply(row);
+    }
+    return array(type, values);
+  }
+
+  /** {@link #column} of text. */
+  private static <R> Bind text(Collection<R> rows, Function<? super R, String> field) {
+    return column("text", rows, field, String[]::new);
   }
 
   /** What a statement's rows are read into, row by row. */
