@@ -36,7 +36,9 @@ class S3ObjectStoreTest {
           .isInstanceOf(ObjectStoreException.class)
           .hasMessageContaining("put chunks/abc in s3://ephemera/ci/")
           .satisfies(e -> assertThat(((ObjectStoreException) e).isTransient()).as("worth retrying").isTrue());
-      assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("backed off between attempts").isGreaterThan(Duration.ofMillis(250));
+      assertThat(Duration.ofNanos(System.nanoTime() - t0))
+          .as("backed off between attempts")
+          .isGreaterThan(Duration.ofMillis(250));
     }
   }
 

@@ -278,10 +278,12 @@ public final class ArchiveBenchmark {
     // restore (perf: 57% of the servers' CPU during it was C2).
     if (warmups > 0 && !warmedUp) {
       for (int w = 1; w <= warmups; w++) {
-        log(label + ": warm-up persist and fetch " + w + " of " + warmups + " (not measured; --warmups N, --no-warmup)");
+        log(label + ": warm-up persist and fetch " + w + " of " + warmups
+            + " (not measured; --warmups N, --no-warmup)");
         emptyChunks();
         String job = startJob();
-        String warmSet = ephemera(job, "persist", name + "-warmup", tree.toString(), "--json").json().get("set_id").asText();
+        String warmSet =
+            ephemera(job, "persist", name + "-warmup", tree.toString(), "--json").json().get("set_id").asText();
         completeJob(job);
         awaitLive(warmSet);
         fetchLikeARestore(warmSet);
@@ -401,7 +403,8 @@ public final class ArchiveBenchmark {
                 + " %.2f (goal %s)",
             what, ours.seconds(), ours.cpu(), ours.rssMb(), baseline, base.seconds(), base.cpu(), base.rssMb(),
             ours.seconds() / base.seconds(), goal)
-            + String.format(Locale.ROOT, "; server cpu %.1f s (baseline's %.1f s)", lastServerCpu, lastBaselineServerCpu);
+            + String.format(
+                Locale.ROOT, "; server cpu %.1f s (baseline's %.1f s)", lastServerCpu, lastBaselineServerCpu);
     log(label + ":" + s);
     report.add(s);
   }
