@@ -5,6 +5,7 @@ import dev.ephemera.archive.ArchiveException.Reason;
 import dev.ephemera.archive.Manifest.Chunk;
 import java.io.IOException;
 import java.io.InputStream;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
@@ -20,6 +21,10 @@ import java.util.concurrent.ExecutorService;
  * <p>The arrays chunks are decompressed into are reused: once the reader has moved past a chunk, its array goes back
  * to a small pool for a later chunk that fits. A restore then allocates a window of long-lived arrays instead of one
  * short-lived array per chunk that every young collection copies while it waits in the window.
+ *
+ * <p>The sha256 of the whole tar stream is computed here too, chunk by chunk in stream order on a thread of its own
+ * ({@code digester}), so that second pass over the raw bytes runs beside the extraction instead of on its thread. A
+ * chunk's array is recycled only after the digest has passed it.
  */
 final class ChunkStream extends InputStream {
   private final List<Chunk> chunks;
@@ -32,6 +37,10 @@ final class ChunkStream extends InputStream {
   private final ArrayDeque<CompletableFuture<Verified>> ahead = new ArrayDeque<>();
   /** Raw arrays the reader is done with, for later chunks (bounded: the window plus the one being read). */
   private final ArrayBlockingQueue<byte[]> spare;
+  private final ExecutorService digester;
+  private final MessageDigest tarSha = Sha256.newDigest();
+  /** Completes once the tar digest has taken in every chunk handed out so far. */
+  private CompletableFuture<Void> digested = CompletableFuture.completedFuture(null);
   private int nextToFetch;
   private byte[] current = new byte[0];
   private int currentLength;
@@ -40,11 +49,12 @@ final class ChunkStream extends InputStream {
   private long storedSoFar;
 
   ChunkStream(
-      List<Chunk> chunks, ChunkSource source, ExecutorService pool, int window, Limits limits, long deadlineNanos,
-      Duration overall) {
+      List<Chunk> chunks, ChunkSource source, ExecutorService pool, ExecutorService digester, int window, Limits limits,
+      long deadlineNanos, Duration overall) {
     this.chunks = chunks;
     this.source = source;
     this.pool = pool;
+    this.digester = digester;
     this.window = window;
     this.limits = limits;
     this.deadlineNanos = deadlineNanos;
@@ -105,9 +115,13 @@ final class ChunkStream extends InputStream {
     }
     Verified next = Concurrency.await(ahead.removeFirst(), deadlineNanos, overall);
     if (current.length > 0) {
-      spare.offer(current); // the reader is past it: nothing refers to its bytes any more
+      // The reader is past it; once the digest is too, nothing refers to its bytes any more (the digest runs well
+      // ahead of the parsing, so this rarely waits).
+      Concurrency.await(digested, deadlineNanos, overall);
+      spare.offer(current);
     }
     fill();
+    digested = digested.thenRunAsync(() -> tarSha.update(next.raw(), 0, next.length()), digester);
     storedSoFar += next.frameLength();
     rawSoFar += next.length();
     limits.checkRatio(rawSoFar, storedSoFar);
@@ -141,6 +155,17 @@ final class ChunkStream extends InputStream {
 
   long storedBytes() {
     return storedSoFar;
+  }
+
+  /** The sha256 of every chunk handed out so far, in order: the whole tar stream once the reader reached its end. */
+  String tarSha256() throws IOException {
+    Concurrency.await(digested, deadlineNanos, overall);
+    return Sha256.hex(tarSha.digest());
+  }
+
+  /** Raw bytes handed out so far: the tar stream's length once the reader reached its end. */
+  long tarSize() {
+    return rawSoFar;
   }
 
   @Override

@@ -29,9 +29,9 @@ import java.util.concurrent.ExecutorService;
  * Puts a set back on disk, safely (DESIGN.md §7).
  *
  * <pre>
- *  fetch (parallel, bounded window) ─▶ zstd ─▶ sha256 check ─▶ tar sha256 ─▶ SafeExtractor ─▶ staging dir
- *                                                                                   │ all verified
- *                                                        target ◀── move into place ┘ (else staging deleted)
+ *  fetch (parallel, bounded window) ─▶ zstd ─▶ sha256 check ─┬─▶ SafeExtractor ─▶ staging dir
+ *                                                           └─▶ tar sha256 (own thread)  │ all verified
+ *                                                     target ◀── move into place ───────┘ (else staging deleted)
  * </pre>
  *
  * <p>Everything is extracted into a fresh staging directory next to the target (same file system, so
@@ -99,23 +99,26 @@ public final class Restorer {
   public Result restore(Manifest manifest, ChunkSource source, Path target) throws IOException {
     long deadline = System.nanoTime() + options.deadline().toNanos();
     ExecutorService pool = Concurrency.pool("fetch", options.fetchThreads());
+    ExecutorService digester = Concurrency.pool("tar-digest", 1);
     try (ChunkStream chunks =
         new ChunkStream(
-            manifest.chunks(), source, pool, options.window(), options.limits(), deadline, options.deadline())) {
-      DigestingInputStream tar = new DigestingInputStream(chunks);
+            manifest.chunks(), source, pool, digester, options.window(), options.limits(), deadline,
+            options.deadline())) {
       return extractAndCommit(
-          tar,
+          chunks,
           target,
           () -> {
-            if (tar.count() != manifest.tarSize() || !tar.sha256().equals(manifest.tarSha256())) {
+            // The extractor read the stream to its end (zero padding included), so every chunk was handed out.
+            if (chunks.tarSize() != manifest.tarSize() || !chunks.tarSha256().equals(manifest.tarSha256())) {
               throw new ArchiveException(
                   Reason.HASH_MISMATCH, null, "tar stream does not match the manifest's tar_sha256");
             }
-            return new String[] {manifest.tarSha256(), Long.toString(tar.count()), null,
+            return new String[] {manifest.tarSha256(), Long.toString(chunks.tarSize()), null,
                 Long.toString(chunks.storedBytes())};
           });
     } finally {
       pool.shutdownNow();
+      digester.shutdownNow();
     }
   }
 
