@@ -31,6 +31,6 @@ public final class ArchiveDigest {
       }
       sha.update(frame);
     }
-    return manifest.withArchiveSha256(Sha256.hex(sha.digest()));
+    return manifest.withDigests(manifest.tarSha256(), Sha256.hex(sha.digest()));
   }
 }

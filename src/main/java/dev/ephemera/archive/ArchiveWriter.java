@@ -38,7 +38,8 @@ import java.util.concurrent.Future;
  *        │ bytes (a few 256 KiB buffers)
  *  chunker thread   FastCDC ─▶ chunk ─▶ batch: await sha256s ─▶ sink.present(batch) ─▶ ordered window
  *                     │ sha256 of each chunk: hash pool              │ missing only: zstd on the
- *                     │ tar sha256 (in order): digest thread          │ compress pool, put on the
+ *                     │ tar sha256 (in order, unless the registering  │ compress pool, put on the
+ *                     │ server computes it): digest thread            │
  *                     ▼                                               ▼ upload pool
  *  caller thread    manifest, from the window drained in stream order (frames → archive sha256
  *                   on its own thread)
@@ -58,9 +59,10 @@ public final class ArchiveWriter {
    * @param uploadThreads concurrent {@link ChunkSink#put} calls
    * @param maxInFlightChunks chunks held in memory at once (between the chunker and the manifest)
    * @param tar how the tar stream is written
-   * @param archiveDigest compute {@code archive_sha256} here when every frame passes through (a cold persist); off
-   *     where whoever holds the store computes it anyway (the worker does at registration), which saves a sha256
-   *     pass over the compressed stream and, for chunks repeated within the stream, compressing them a second time
+   * @param streamDigests compute the stream digests here: {@code tar_sha256}, and {@code archive_sha256} when every
+   *     frame passes through (a cold persist). Off where whoever holds the store computes both anyway (the worker
+   *     does at registration, from what is stored, and fills them in): that saves a sha256 pass over the tar stream,
+   *     one over the compressed stream and, for chunks repeated within the stream, compressing them a second time
    */
   public record Options(
       FastCdc.Params chunking,
@@ -69,7 +71,7 @@ public final class ArchiveWriter {
       int uploadThreads,
       int maxInFlightChunks,
       TarWriter.Options tar,
-      boolean archiveDigest) {
+      boolean streamDigests) {
 
     public Options {
       Objects.requireNonNull(chunking, "chunking");
@@ -79,7 +81,7 @@ public final class ArchiveWriter {
       }
     }
 
-    /** With the archive digest computed here. */
+    /** With the stream digests computed here. */
     public Options(
         FastCdc.Params chunking,
         int zstdLevel,
@@ -90,22 +92,22 @@ public final class ArchiveWriter {
       this(chunking, zstdLevel, compressThreads, uploadThreads, maxInFlightChunks, tar, true);
     }
 
-    /** Default chunking, zstd level 3, every core compressing, 8 uploads, 16 chunks in flight, archive digest on. */
+    /** Default chunking, zstd level 3, every core compressing, 8 uploads, 16 chunks in flight, stream digests on. */
     public static Options defaults() {
       int cores = Runtime.getRuntime().availableProcessors();
       return new Options(FastCdc.Params.DEFAULTS, 3, cores, 8, Math.max(16, 2 * cores), TarWriter.Options.DEFAULTS);
     }
 
     public Options withTar(TarWriter.Options tar) {
-      return new Options(chunking, zstdLevel, compressThreads, uploadThreads, maxInFlightChunks, tar, archiveDigest);
+      return new Options(chunking, zstdLevel, compressThreads, uploadThreads, maxInFlightChunks, tar, streamDigests);
     }
 
     public Options withChunking(FastCdc.Params chunking) {
-      return new Options(chunking, zstdLevel, compressThreads, uploadThreads, maxInFlightChunks, tar, archiveDigest);
+      return new Options(chunking, zstdLevel, compressThreads, uploadThreads, maxInFlightChunks, tar, streamDigests);
     }
 
-    public Options withArchiveDigest(boolean archiveDigest) {
-      return new Options(chunking, zstdLevel, compressThreads, uploadThreads, maxInFlightChunks, tar, archiveDigest);
+    public Options withStreamDigests(boolean streamDigests) {
+      return new Options(chunking, zstdLevel, compressThreads, uploadThreads, maxInFlightChunks, tar, streamDigests);
     }
   }
 
@@ -219,7 +221,7 @@ public final class ArchiveWriter {
     private final Map<String, CompletableFuture<Long>> ours = new ConcurrentHashMap<>();
     private final List<Chunk> chunks = new ArrayList<>();
     /** Written by the chunker thread, read when deciding: a hint, so volatile is enough. */
-    private volatile boolean archiveDigestComplete = options.archiveDigest();
+    private volatile boolean archiveDigestComplete = options.streamDigests();
     private long uploaded;
     private long uploadedBytes;
     private long reused;
@@ -247,7 +249,10 @@ public final class ArchiveWriter {
 
     void onChunk(byte[] raw, int length) throws IOException {
       var hash = CompletableFuture.supplyAsync(() -> Sha256.of(raw, 0, length), hashing);
-      var tarDigested = CompletableFuture.runAsync(() -> tarSha.update(raw, 0, length), digest);
+      var tarDigested =
+          options.streamDigests()
+              ? CompletableFuture.runAsync(() -> tarSha.update(raw, 0, length), digest)
+              : CompletableFuture.<Void>completedFuture(null);
       batch.add(new Pending(raw, length, hash, tarDigested));
       if (batch.size() >= batchSize) {
         flushBatch();
@@ -426,7 +431,7 @@ public final class ArchiveWriter {
               root.toString(),
               chunks,
               tar.entries(),
-              Sha256.hex(tarSha.digest()),
+              options.streamDigests() ? Sha256.hex(tarSha.digest()) : null,
               tarSize,
               archiveDigestComplete ? Sha256.hex(archiveSha.digest()) : null,
               archiveSize,

@@ -24,7 +24,9 @@ import java.util.Objects;
  * @param root absolute path the set was taken from (where {@code restore} puts it back)
  * @param chunks the tar stream's chunks, in stream order
  * @param files every tar entry in stream order (implied parent directories included)
- * @param tarSha256 sha256 of the uncompressed tar stream: the set's identity for people
+ * @param tarSha256 sha256 of the uncompressed tar stream: the set's identity for people; {@code null} only in the
+ *     manifest a persist registers when it left the stream digests to the worker, which computes them from the
+ *     stored chunks and fills both in
  * @param tarSize length of the uncompressed tar stream
  * @param archiveSha256 sha256 of the stored zstd frames concatenated in order (what the download
  *     link serves); {@code null} when the writer reused stored chunks it never saw compressed: fill
@@ -68,7 +70,9 @@ public record Manifest(
     chunks = List.copyOf(chunks);
     files = List.copyOf(files);
     warnings = warnings == null ? List.of() : List.copyOf(warnings);
-    Sha256.requireHex(tarSha256, "tar_sha256");
+    if (tarSha256 != null) {
+      Sha256.requireHex(tarSha256, "tar_sha256");
+    }
     if (archiveSha256 != null) {
       Sha256.requireHex(archiveSha256, "archive_sha256");
     }
@@ -157,10 +161,10 @@ public record Manifest(
     }
   }
 
-  /** The same manifest with the compressed-stream digest filled in. */
-  public Manifest withArchiveSha256(String sha256) {
+  /** The same manifest with both stream digests filled in (as computed from the stored chunks). */
+  public Manifest withDigests(String tarSha256, String archiveSha256) {
     return new Manifest(
-        version, root, chunks, files, tarSha256, tarSize, sha256, archiveSize, fileCount, warnings);
+        version, root, chunks, files, tarSha256, tarSize, archiveSha256, archiveSize, fileCount, warnings);
   }
 
   public String toJson() {

@@ -238,8 +238,9 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
 
   /**
    * How this persist writes. A file changing or vanishing while it is read fails the persist unless a {@code %} rule
-   * covers it (then a warning, and the entry holds what was read); the worker computes {@code archive_sha256} at
-   * registration from the stored frames, so the writer does not spend a pass on it.
+   * covers it (then a warning, and the entry holds what was read); the worker computes {@code tar_sha256} and {@code
+   * archive_sha256} at registration from the stored chunks (it must, to vouch for them), so the writer does not spend
+   * passes on them.
    */
   static ArchiveWriter.Options writerOptions(Selection selection, List<String> emptyDirs) {
     Map<String, Boolean> tolerant = new HashMap<>();
@@ -250,7 +251,7 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     ArchiveWriter.Options defaults = ArchiveWriter.Options.defaults();
     return defaults
         .withTar(new TarWriter.Options(defaults.tar().hardlinks(), FileChange.Policy.perPath(tolerant)))
-        .withArchiveDigest(false);
+        .withStreamDigests(false);
   }
 
   /** Empty directories under the selection's root (not following symlinks), relative to it. */

@@ -211,6 +211,27 @@ class ArchiveRoundTripTest {
   }
 
   @Test
+  void withoutStreamDigestsTheSameChunksAreWrittenAndTheDigestsLeftToTheStoresSide() throws IOException {
+    Path root = randomTree(tmp.resolve("t"), 40, 10_000, 5);
+    var withDigests = new ArchiveWriter(OPTIONS).write(root, Trees.selection(root), new InMemoryChunkStore());
+    InMemoryChunkStore store = new InMemoryChunkStore();
+    var without = new ArchiveWriter(OPTIONS.withStreamDigests(false)).write(root, Trees.selection(root), store);
+
+    assertThat(without.manifest().tarSha256()).isNull();
+    assertThat(without.manifest().archiveSha256()).isNull();
+    assertThat(without.manifest().chunks()).isEqualTo(withDigests.manifest().chunks());
+    assertThat(without.manifest().files()).isEqualTo(withDigests.manifest().files());
+    // What the store's side computes from the stored chunks is what the writer would have.
+    java.security.MessageDigest tar = Sha256.newDigest();
+    for (Manifest.Chunk c : without.manifest().chunks()) {
+      tar.update(com.github.luben.zstd.Zstd.decompress(store.fetch(c.sha256()), c.rawSize()));
+    }
+    assertThat(Sha256.hex(tar.digest())).isEqualTo(withDigests.manifest().tarSha256());
+    assertThat(ArchiveDigest.compute(without.manifest(), store).archiveSha256())
+        .isEqualTo(withDigests.manifest().archiveSha256());
+  }
+
+  @Test
   void aTreeThatBarelyChangedReusesAlmostAllChunks() throws IOException {
     Path root = randomTree(tmp.resolve("t"), 200, 8_000, 2);
     InMemoryChunkStore store = new InMemoryChunkStore();

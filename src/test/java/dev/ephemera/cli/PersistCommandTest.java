@@ -69,6 +69,6 @@ class PersistCommandTest {
     assertThat(policy.tolerate(new FileChange("logs", FileChange.Kind.VANISHED, "no longer exists"))).isTrue();
     assertThat(policy.tolerate(new FileChange("src/main.rs", FileChange.Kind.CHANGED, "modified"))).isFalse();
     assertThat(policy.tolerate(new FileChange("empty", FileChange.Kind.VANISHED, "no longer exists"))).isFalse();
-    assertThat(options.archiveDigest()).as("the worker computes archive_sha256").isFalse();
+    assertThat(options.streamDigests()).as("the worker computes tar_sha256 and archive_sha256").isFalse();
   }
 }

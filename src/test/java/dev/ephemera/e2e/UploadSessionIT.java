@@ -68,8 +68,13 @@ class UploadSessionIT {
   }
 
   private JsonNode send(String job, String method, String path, Object body) throws Exception {
-    HttpResponse<String> r =
-        http.send(
+    HttpResponse<String> r = exchange(job, method, path, body);
+    assertThat(r.statusCode()).as(r.body()).isBetween(200, 299);
+    return JSON.readTree(r.body());
+  }
+
+  private HttpResponse<String> exchange(String job, String method, String path, Object body) throws Exception {
+    return http.send(
             HttpRequest.newBuilder(worker.url().resolve(path))
                 .header("Authorization", "Bearer " + worker.jobToken(job))
                 .header("Content-Type", "application/json")
@@ -77,8 +82,6 @@ class UploadSessionIT {
                     : HttpRequest.BodyPublishers.ofByteArray(JSON.writeValueAsBytes(body)))
                 .build(),
             HttpResponse.BodyHandlers.ofString());
-    assertThat(r.statusCode()).as(r.body()).isBetween(200, 299);
-    return JSON.readTree(r.body());
   }
 
   /** Registers the set's manifest again, with {@code session} (or none: the full digest of the stored frames). */
@@ -153,5 +156,37 @@ class UploadSessionIT {
         Map.of("sha256", chunks, "session", session, "first", 0, "order", reversed));
     JsonNode again = registerAgain(job, set, "small-again", session);
     assertSameDigests(set, again);
+  }
+
+  @Test
+  void aManifestMayLeaveTheStreamDigestsToTheWorkerButNotStateWrongOnes() throws Exception {
+    Path tree = tmp.resolve("digests");
+    Files.createDirectories(tree);
+    byte[] data = new byte[1_500_000];
+    new Random(13).nextBytes(data);
+    Files.write(tree.resolve("blob"), data);
+    Files.writeString(tree.resolve("note.txt"), "left to the worker\n");
+    String job = startedPushJob();
+    CliRun run = worker.cli(job, "persist", "digests", tree.toString(), "--json");
+    assertThat(run.exit()).as(run.err()).isZero();
+    JsonNode set = JSON.readTree(run.out());
+    com.fasterxml.jackson.databind.node.ObjectNode manifest =
+        (com.fasterxml.jackson.databind.node.ObjectNode)
+            send(job, "GET", "/v1/jobs/" + job + "/sets/" + set.get("set_id").asText() + "/manifest", null);
+
+    manifest.remove(List.of("tar_sha256", "archive_sha256"));
+    JsonNode filledIn =
+        send(job, "POST", "/v1/jobs/" + job + "/sets", Map.of("name", "digests-left-out", "manifest", manifest));
+    assertSameDigests(set, filledIn);
+    JsonNode stored =
+        send(job, "GET", "/v1/jobs/" + job + "/sets/" + filledIn.get("set_id").asText() + "/manifest", null);
+    assertThat(stored.get("tar_sha256").asText()).isEqualTo(set.get("tar_sha256").asText());
+    assertThat(stored.get("archive_sha256").asText()).isEqualTo(set.get("archive_sha256").asText());
+
+    manifest.put("tar_sha256", "0".repeat(64));
+    HttpResponse<String> wrong =
+        exchange(job, "POST", "/v1/jobs/" + job + "/sets", Map.of("name", "digests-wrong", "manifest", manifest));
+    assertThat(wrong.statusCode()).as(wrong.body()).isEqualTo(422);
+    assertThat(wrong.body()).contains("manifest_mismatch").contains(set.get("tar_sha256").asText());
   }
 }
