@@ -2,11 +2,16 @@ package dev.ephemera.archive;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,5 +45,39 @@ class FileWritersTest {
         assertThat(Files.getLastModifiedTime(f)).isEqualTo(T);
       }
     }
+  }
+
+  @Test
+  void writeFullyHandsTheKernelPiecesOfAtMostWritePieceBytesAndWritesEveryByteOnce() throws Exception {
+    byte[] data = new byte[3 * FileWriters.WRITE_PIECE + 12_345];
+    new Random(7).nextBytes(data);
+    Path f = dir.resolve("pieces");
+    List<Integer> writes = new ArrayList<>();
+    try (SeekableByteChannel file = Files.newByteChannel(f, java.nio.file.StandardOpenOption.CREATE_NEW,
+            java.nio.file.StandardOpenOption.WRITE)) {
+      // A channel that also writes less than it is offered (as write(2) may): writeFully must go on from there.
+      SeekableByteChannel recording =
+          (SeekableByteChannel)
+              java.lang.reflect.Proxy.newProxyInstance(
+                  getClass().getClassLoader(),
+                  new Class<?>[] {SeekableByteChannel.class},
+                  (proxy, method, args) -> {
+                    if (method.getName().equals("write")) {
+                      ByteBuffer b = (ByteBuffer) args[0];
+                      writes.add(b.remaining());
+                      int limit = b.limit();
+                      b.limit(b.position() + Math.min(b.remaining(), 50_000));
+                      int n = file.write(b);
+                      b.limit(limit);
+                      return n;
+                    }
+                    return method.invoke(file, args);
+                  });
+      // from an offset, to a limit short of the array's end: only [100, length - 7) is written
+      FileWriters.writeFully(recording, ByteBuffer.wrap(data, 100, data.length - 107));
+    }
+    assertThat(Files.readAllBytes(f)).isEqualTo(Arrays.copyOfRange(data, 100, data.length - 7));
+    assertThat(writes).allSatisfy(n -> assertThat(n).isPositive().isLessThanOrEqualTo(FileWriters.WRITE_PIECE));
+    assertThat(writes.size()).isGreaterThan(4);
   }
 }
