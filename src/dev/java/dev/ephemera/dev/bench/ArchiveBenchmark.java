@@ -98,7 +98,7 @@ public final class ArchiveBenchmark {
   private S3Presigner presigner;
   private int jobCounter;
   /** Unmeasured cold persists before the measured ones (see the warm-up step). */
-  private int warmups = 3;
+  private int warmups = 6;
   private boolean warmedUp;
   /** Server CPU (this JVM and its children) during the last {@link #ephemera} run. */
   private double lastServerCpu;
@@ -118,7 +118,7 @@ public final class ArchiveBenchmark {
     Path work = Path.of("target", "bench");
     int repeat = 1;
     boolean jfr = false;
-    int warmups = 3;
+    int warmups = 6;
     String only = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
