@@ -20,7 +20,10 @@ import java.util.concurrent.ExecutorService;
  *
  * <p>The arrays chunks are decompressed into are reused: once the reader has moved past a chunk, its array goes back
  * to a small pool for a later chunk that fits. A restore then allocates a window of long-lived arrays instead of one
- * short-lived array per chunk that every young collection copies while it waits in the window.
+ * short-lived array per chunk that every young collection copies while it waits in the window. The frames a fetch
+ * reads into are recycled the same way (one spare per fetch thread) where the source supports it: a restore of 500 MB
+ * otherwise allocates 400 MB of frame arrays that the JVM zeroes and its collections copy, and on a fresh JVM each
+ * collection also touches new heap pages.
  *
  * <p>The sha256 of the whole tar stream is computed here too, chunk by chunk in stream order on a thread of its own
  * ({@code digester}), so that second pass over the raw bytes runs beside the extraction instead of on its thread. A
@@ -37,6 +40,8 @@ final class ChunkStream extends InputStream {
   private final ArrayDeque<CompletableFuture<Verified>> ahead = new ArrayDeque<>();
   /** Raw arrays the reader is done with, for later chunks (bounded: the window plus the one being read). */
   private final ArrayBlockingQueue<byte[]> spare;
+  /** Frame arrays a fetch is done with (decompressed and verified), for later fetches: one per fetch thread. */
+  private final ArrayBlockingQueue<byte[]> spareFrames;
   private final ExecutorService digester;
   private final MessageDigest tarSha = Sha256.newDigest();
   /** Completes once the tar digest has taken in every chunk handed out so far. */
@@ -49,8 +54,8 @@ final class ChunkStream extends InputStream {
   private long storedSoFar;
 
   ChunkStream(
-      List<Chunk> chunks, ChunkSource source, ExecutorService pool, ExecutorService digester, int window, Limits limits,
-      long deadlineNanos, Duration overall) {
+      List<Chunk> chunks, ChunkSource source, ExecutorService pool, int fetchThreads, ExecutorService digester,
+      int window, Limits limits, long deadlineNanos, Duration overall) {
     this.chunks = chunks;
     this.source = source;
     this.pool = pool;
@@ -60,6 +65,7 @@ final class ChunkStream extends InputStream {
     this.deadlineNanos = deadlineNanos;
     this.overall = overall;
     this.spare = new ArrayBlockingQueue<>(window + 1);
+    this.spareFrames = new ArrayBlockingQueue<>(Math.max(1, fetchThreads));
     fill();
   }
 
@@ -74,19 +80,27 @@ final class ChunkStream extends InputStream {
   }
 
   private Verified fetchAndVerify(Chunk c) throws IOException {
-    byte[] frame = source.fetch(c.sha256());
+    ChunkSource.Frame frame = source.fetch(c.sha256(), n -> buffer(spareFrames, n));
     if (frame == null) {
       throw new IOException("chunk " + c.sha256() + " is missing from the store");
     }
-    long declared = Zstd.getFrameContentSize(frame);
+    try {
+      return verify(c, frame.bytes(), frame.length());
+    } finally {
+      spareFrames.offer(frame.bytes()); // decompressed (or refused): nothing refers to it any more
+    }
+  }
+
+  private Verified verify(Chunk c, byte[] frame, int frameLength) throws IOException {
+    long declared = Zstd.getFrameContentSize(frame, 0, frameLength);
     if (declared != c.rawSize()) {
       throw new ArchiveException(
           Reason.HASH_MISMATCH, c.sha256(), "frame declares " + declared + " bytes, manifest says " + c.rawSize());
     }
-    byte[] raw = buffer(c.rawSize());
+    byte[] raw = buffer(spare, c.rawSize());
     long n;
     try {
-      n = Zstd.decompressByteArray(raw, 0, c.rawSize(), frame, 0, frame.length);
+      n = Zstd.decompressByteArray(raw, 0, c.rawSize(), frame, 0, frameLength);
     } catch (RuntimeException e) {
       throw new ArchiveException(Reason.CORRUPT, c.sha256(), "chunk does not decompress: " + e.getMessage());
     }
@@ -96,11 +110,11 @@ final class ChunkStream extends InputStream {
     if (n != c.rawSize() || !Sha256.of(raw, 0, c.rawSize()).equals(c.sha256())) {
       throw new ArchiveException(Reason.HASH_MISMATCH, c.sha256(), "chunk content does not match its hash");
     }
-    return new Verified(frame.length, raw, c.rawSize());
+    return new Verified(frameLength, raw, c.rawSize());
   }
 
   /** A spare array of at least {@code size} bytes, or a new one (rounded up, so it fits later chunks too). */
-  private byte[] buffer(int size) {
+  private static byte[] buffer(ArrayBlockingQueue<byte[]> spare, int size) {
     byte[] b = spare.poll();
     if (b != null && b.length >= size) {
       return b;

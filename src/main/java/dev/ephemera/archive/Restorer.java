@@ -102,8 +102,8 @@ public final class Restorer {
     ExecutorService digester = Concurrency.pool("tar-digest", 1);
     try (ChunkStream chunks =
         new ChunkStream(
-            manifest.chunks(), source, pool, digester, options.window(), options.limits(), deadline,
-            options.deadline())) {
+            manifest.chunks(), source, pool, options.fetchThreads(), digester, options.window(), options.limits(),
+            deadline, options.deadline())) {
       return extractAndCommit(
           chunks,
           target,

@@ -14,11 +14,13 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.IntFunction;
 
 /**
  * The job side of the HTTP API. Transient trouble (connection refused, 5xx, 409 "job not known yet", timeouts) is
@@ -209,21 +211,32 @@ public final class ApiClient {
       return proxied;
     }
     java.util.concurrent.atomic.AtomicBoolean unreachable = new java.util.concurrent.atomic.AtomicBoolean();
-    return sha256 -> {
-      URI url = direct.get(sha256);
-      if (url != null && !unreachable.get()) {
-        try {
-          byte[] frame = directGet(url);
-          if (frame != null) {
-            return frame;
-          }
-        } catch (ConnectException | java.net.SocketTimeoutException | java.net.UnknownHostException e) {
-          unreachable.set(true);
-        } catch (IOException e) {
-          // a reset or a short body: this chunk through the worker
-        }
+    return new ChunkSource() {
+      @Override
+      public byte[] fetch(String sha256) throws IOException {
+        Frame frame = fetch(sha256, byte[]::new);
+        return frame.length() == frame.bytes().length ? frame.bytes() : Arrays.copyOf(frame.bytes(), frame.length());
       }
-      return proxied.fetch(sha256);
+
+      /** Direct GETs read into the restore's recycled arrays; the fallback through the worker does not. */
+      @Override
+      public Frame fetch(String sha256, IntFunction<byte[]> arrays) throws IOException {
+        URI url = direct.get(sha256);
+        if (url != null && !unreachable.get()) {
+          try {
+            Frame frame = directGet(url, arrays);
+            if (frame != null) {
+              return frame;
+            }
+          } catch (ConnectException | java.net.SocketTimeoutException | java.net.UnknownHostException e) {
+            unreachable.set(true);
+          } catch (IOException e) {
+            // a reset or a short body: this chunk through the worker
+          }
+        }
+        byte[] frame = proxied.fetch(sha256);
+        return new Frame(frame, frame.length);
+      }
     };
   }
 
@@ -237,13 +250,15 @@ public final class ApiClient {
 
   /**
    * One presigned GET with a plain blocking connection (far less machinery, and JIT work in a short-lived CLI, than the
-   * asynchronous client for hundreds of megabyte-sized bodies); the body read whole. Null for an answer other than 200.
+   * asynchronous client for hundreds of megabyte-sized bodies); the body read whole, into an array from {@code arrays}.
+   * Null for an answer other than 200.
    */
-  private static byte[] directGet(URI url) throws IOException {
+  private static ChunkSource.Frame directGet(URI url, IntFunction<byte[]> arrays) throws IOException {
     PlainHttp.Answer answer =
         PlainHttp.exchange(
-            "GET", url, Map.of("User-Agent", "ephemera-cli"), null, CONNECT_TIMEOUT, REQUEST_TIMEOUT, MAX_FRAME_BYTES);
-    return answer.status() == 200 ? answer.body() : null;
+            "GET", url, Map.of("User-Agent", "ephemera-cli"), null, CONNECT_TIMEOUT, REQUEST_TIMEOUT, MAX_FRAME_BYTES,
+            arrays);
+    return answer.status() == 200 ? new ChunkSource.Frame(answer.body(), answer.length()) : null;
   }
 
   /** No stored frame is larger (the worker refuses bigger uploads): a bound on what a direct GET reads. */

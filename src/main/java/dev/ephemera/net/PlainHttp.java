@@ -9,6 +9,7 @@ import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
+import java.util.function.IntFunction;
 
 /**
  * One HTTP request over {@link HttpURLConnection}: a fixed-length body written straight from its array to the socket,
@@ -20,8 +21,12 @@ import java.util.Map;
  * command's start. Retries are the caller's.
  */
 public final class PlainHttp {
-  /** The answer: status and body. */
-  public record Answer(int status, byte[] body) {}
+  /** The answer: status and body, {@code body[0, length)} (the array may be longer when the caller gave it). */
+  public record Answer(int status, byte[] body, int length) {
+    public Answer(int status, byte[] body) {
+      this(status, body, body.length);
+    }
+  }
 
   private PlainHttp() {}
 
@@ -35,6 +40,17 @@ public final class PlainHttp {
   public static Answer exchange(
       String method, URI url, Map<String, String> headers, byte[] body, Duration connectTimeout, Duration timeout,
       int maxBody)
+      throws IOException {
+    return exchange(method, url, headers, body, connectTimeout, timeout, maxBody, null);
+  }
+
+  /**
+   * As {@link #exchange(String, URI, Map, byte[], Duration, Duration, int)}; a 200 answer of announced length is read
+   * into an array {@code into} gives for that length (at least that long), when {@code into} is not null.
+   */
+  public static Answer exchange(
+      String method, URI url, Map<String, String> headers, byte[] body, Duration connectTimeout, Duration timeout,
+      int maxBody, IntFunction<byte[]> into)
       throws IOException {
     HttpURLConnection c = (HttpURLConnection) url.toURL().openConnection();
     boolean reusable = false;
@@ -54,14 +70,14 @@ public final class PlainHttp {
       }
       int status = c.getResponseCode();
       InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream();
-      byte[] answer = new byte[0];
+      Answer answer = new Answer(status, new byte[0]);
       if (in != null) {
         try (in) {
-          answer = readBody(in, c.getContentLengthLong(), maxBody);
+          answer = readBody(status, in, c.getContentLengthLong(), maxBody, status == 200 ? into : null);
         }
       }
       reusable = true; // read to the end: the connection goes back to the keep-alive cache
-      return new Answer(status, answer);
+      return answer;
     } finally {
       if (!reusable) {
         c.disconnect();
@@ -69,7 +85,8 @@ public final class PlainHttp {
     }
   }
 
-  private static byte[] readBody(InputStream in, long length, int maxBody) throws IOException {
+  private static Answer readBody(int status, InputStream in, long length, int maxBody, IntFunction<byte[]> into)
+      throws IOException {
     if (length > maxBody) {
       throw new IOException("an answer of " + length + " bytes is larger than the " + maxBody + " expected at most");
     }
@@ -78,13 +95,17 @@ public final class PlainHttp {
       if (in.read() >= 0) {
         throw new IOException("an answer larger than the " + maxBody + " bytes expected at most");
       }
-      return body;
+      return new Answer(status, body);
     }
     // straight into an array of the announced length (readNBytes(int) would gather 8 KiB pieces and copy them)
-    byte[] body = new byte[(int) length];
-    if (in.readNBytes(body, 0, body.length) != body.length) {
-      throw new IOException("short answer: " + body.length + " bytes announced");
+    int n = (int) length;
+    byte[] body = into == null ? new byte[n] : into.apply(n);
+    if (body.length < n) {
+      throw new IllegalStateException("an array of " + body.length + " bytes for an answer of " + n);
     }
-    return body;
+    if (in.readNBytes(body, 0, n) != n) {
+      throw new IOException("short answer: " + n + " bytes announced");
+    }
+    return new Answer(status, body, n);
   }
 }

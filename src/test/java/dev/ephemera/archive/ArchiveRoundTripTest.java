@@ -386,6 +386,51 @@ class ArchiveRoundTripTest {
   }
 
   @Test
+  void aSourceReadingIntoTheRestoresRecycledArraysRestoresTheSameTreeAndCorruptionIsStillRefused() throws IOException {
+    Path root = randomTree(tmp.resolve("t"), 80, 20_000, 6);
+    InMemoryChunkStore store = new InMemoryChunkStore();
+    Manifest m = new ArchiveWriter(OPTIONS).write(root, Trees.selection(root), store).manifest();
+    assertThat(m.chunks()).hasSizeGreaterThan(20);
+    java.util.Map<byte[], Integer> handedOut = new java.util.IdentityHashMap<>();
+    java.util.concurrent.atomic.AtomicBoolean corrupt = new java.util.concurrent.atomic.AtomicBoolean();
+    ChunkSource recycling =
+        new ChunkSource() {
+          @Override
+          public byte[] fetch(String sha256) {
+            return store.fetch(sha256);
+          }
+
+          @Override
+          public Frame fetch(String sha256, java.util.function.IntFunction<byte[]> arrays) {
+            byte[] frame = store.fetch(sha256);
+            byte[] into = arrays.apply(frame.length);
+            synchronized (handedOut) {
+              handedOut.merge(into, 1, Integer::sum);
+            }
+            java.util.Arrays.fill(into, (byte) 0x5a); // what a recycled array holds past the frame is not the frame's
+            System.arraycopy(frame, 0, into, 0, frame.length);
+            if (corrupt.get()) {
+              into[frame.length / 2] ^= 1;
+            }
+            return new Frame(into, frame.length);
+          }
+        };
+    var opts = new Restorer.Options(Limits.DEFAULTS, 2, 4, java.time.Duration.ofMinutes(1));
+
+    Path target = tmp.resolve("target");
+    new Restorer(opts).restore(m, recycling, target);
+    assertThat(Trees.snapshot(target)).isEqualTo(Trees.snapshot(root));
+    assertThat(handedOut.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(m.chunks().size());
+    assertThat(handedOut.size()).as("arrays reused across fetches").isLessThan(m.chunks().size() / 2);
+
+    corrupt.set(true);
+    Path second = tmp.resolve("second");
+    assertThatThrownBy(() -> new Restorer(opts).restore(m, recycling, second))
+        .isInstanceOf(ArchiveException.class);
+    assertThat(second).doesNotExist();
+  }
+
+  @Test
   void readOnlyDirectoriesAreRestoredWithTheirModes() throws IOException {
     Path root = tmp.resolve("t");
     Trees.write(root.resolve("ro/inner/file"), "x".getBytes(StandardCharsets.UTF_8));
