@@ -97,6 +97,18 @@ class UploadSessionIT {
     return send(job, "POST", "/v1/jobs/" + job + "/sets", body);
   }
 
+  /** Persists, as set {@code name}, a tree of one file of {@code size} random bytes; the CLI's JSON answer. */
+  private JsonNode persistRandomBlob(String job, String name, int size, long seed) throws Exception {
+    Path tree = tmp.resolve(name);
+    Files.createDirectories(tree);
+    byte[] data = new byte[size];
+    new Random(seed).nextBytes(data);
+    Files.write(tree.resolve("blob"), data);
+    CliRun run = worker.cli(job, "persist", name, tree.toString(), "--json");
+    assertThat(run.exit()).as(run.err()).isZero();
+    return JSON.readTree(run.out());
+  }
+
   private static void assertSameDigests(JsonNode a, JsonNode b) {
     assertThat(a.get("tar_sha256").asText()).isEqualTo(b.get("tar_sha256").asText());
     assertThat(a.get("archive_sha256").asText()).isEqualTo(b.get("archive_sha256").asText());
@@ -135,15 +147,8 @@ class UploadSessionIT {
 
   @Test
   void aSessionThatAnnouncedAnotherOrderFallsBackToTheFullDigest() throws Exception {
-    Path tree = tmp.resolve("small");
-    Files.createDirectories(tree);
-    byte[] data = new byte[2_000_000];
-    new Random(12).nextBytes(data);
-    Files.write(tree.resolve("blob"), data);
     String job = startedPushJob();
-    CliRun run = worker.cli(job, "persist", "small", tree.toString(), "--json");
-    assertThat(run.exit()).as(run.err()).isZero();
-    JsonNode set = JSON.readTree(run.out());
+    JsonNode set = persistRandomBlob(job, "small", 2_000_000, 12);
     JsonNode manifest = send(job, "GET", "/v1/jobs/" + job + "/sets/" + set.get("set_id").asText() + "/manifest", null);
     List<String> chunks = manifest.get("chunks").findValuesAsText("sha256");
     assertThat(chunks).hasSizeGreaterThan(1);
@@ -160,16 +165,8 @@ class UploadSessionIT {
 
   @Test
   void aManifestMayLeaveTheStreamDigestsToTheWorkerButNotStateWrongOnes() throws Exception {
-    Path tree = tmp.resolve("digests");
-    Files.createDirectories(tree);
-    byte[] data = new byte[1_500_000];
-    new Random(13).nextBytes(data);
-    Files.write(tree.resolve("blob"), data);
-    Files.writeString(tree.resolve("note.txt"), "left to the worker\n");
     String job = startedPushJob();
-    CliRun run = worker.cli(job, "persist", "digests", tree.toString(), "--json");
-    assertThat(run.exit()).as(run.err()).isZero();
-    JsonNode set = JSON.readTree(run.out());
+    JsonNode set = persistRandomBlob(job, "digests", 1_500_000, 13);
     com.fasterxml.jackson.databind.node.ObjectNode manifest =
         (com.fasterxml.jackson.databind.node.ObjectNode)
             send(job, "GET", "/v1/jobs/" + job + "/sets/" + set.get("set_id").asText() + "/manifest", null);
