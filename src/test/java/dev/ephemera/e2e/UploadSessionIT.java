@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ephemera.event.CloudEvent;
 import dev.ephemera.event.EventCodec;
+import dev.ephemera.event.JobCompleted;
 import dev.ephemera.event.JobInfo;
 import dev.ephemera.event.JobStarted;
 import dev.ephemera.event.Repo;
@@ -20,6 +21,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -56,14 +58,14 @@ class UploadSessionIT {
     worker.close();
   }
 
+  private static JobInfo pushJob(String id) {
+    return new JobInfo(id, "gong-4343", REPO, "b".repeat(40), "topic", JobInfo.Trigger.PUSH, null, false, "main",
+        "helios-2.0", "build", List.of());
+  }
+
   private String startedPushJob() throws Exception {
     String id = Ulid.next();
-    worker.publish(
-        CloudEvent.of(
-            "urn:buildomat:test",
-            JobStarted.of(
-                new JobInfo(id, "gong-4343", REPO, "b".repeat(40), "topic", JobInfo.Trigger.PUSH, null, false, "main",
-                    "helios-2.0", "build", List.of()))));
+    worker.publish(CloudEvent.of("urn:buildomat:test", JobStarted.of(pushJob(id))));
     return id;
   }
 
@@ -185,5 +187,37 @@ class UploadSessionIT {
         exchange(job, "POST", "/v1/jobs/" + job + "/sets", Map.of("name", "digests-wrong", "manifest", manifest));
     assertThat(wrong.statusCode()).as(wrong.body()).isEqualTo(422);
     assertThat(wrong.body()).contains("manifest_mismatch").contains(set.get("tar_sha256").asText());
+  }
+
+  @Test
+  void theJobsRowIsReadAgainWhereItMatters() throws Exception {
+    // Not started yet: refused as unknown, and not remembered so: once started, the same token works at once.
+    String id = Ulid.next();
+    Map<String, Object> none = Map.of("sha256", List.of());
+    HttpResponse<String> unknown = exchange(id, "POST", "/v1/jobs/" + id + "/chunks/present", none);
+    assertThat(unknown.statusCode()).as(unknown.body()).isEqualTo(409);
+    assertThat(unknown.body()).contains("job_unknown");
+    worker.publish(CloudEvent.of("urn:buildomat:test", JobStarted.of(pushJob(id))));
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(30))
+        .until(() -> worker.app().catalog().jdbi().withHandle(h ->
+            h.createQuery("select count(*) from jobs where job_id = :j").bind("j", id).mapTo(Integer.class).one()) == 1);
+    HttpResponse<String> known = exchange(id, "POST", "/v1/jobs/" + id + "/chunks/present", none);
+    assertThat(known.statusCode()).as(known.body()).isEqualTo(200);
+
+    // Completed moments after its last request: a registration is refused although the job's row was just read.
+    JsonNode set = persistRandomBlob(id, "late", 600_000, 14);
+    JsonNode manifest = send(id, "GET", "/v1/jobs/" + id + "/sets/" + set.get("set_id").asText() + "/manifest", null);
+    worker.publish(
+        CloudEvent.of("urn:buildomat:test", JobCompleted.of(pushJob(id), JobCompleted.Result.SUCCESS, Instant.now())));
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(30))
+        .until(() -> worker.app().catalog().jdbi().withHandle(h ->
+            h.createQuery("select completed_at is not null from jobs where job_id = :j").bind("j", id)
+                .mapTo(Boolean.class).one()));
+    HttpResponse<String> late =
+        exchange(id, "POST", "/v1/jobs/" + id + "/sets", Map.of("name", "too-late", "manifest", manifest));
+    assertThat(late.statusCode()).as(late.body()).isEqualTo(409);
+    assertThat(late.body()).contains("already completed");
   }
 }
