@@ -5,8 +5,9 @@ MVN ?= mvn -B
 test:            ## the whole suite: unit (*Test) and integration (*IT) against real Kafka, Postgres and S3
 	$(MVN) verify
 
-package:         ## the product jar (target/ephemera.jar) behind bin/ephemera
+package:         ## the product jar (target/ephemera.jar) behind bin/ephemera, and its class-data sharing archive
 	$(MVN) -q -DskipTests package
+	scripts/cds-archive.sh
 
 run: package     ## Ephemera on its embedded default: real Kafka, real Postgres, local object store
 	$(MVN) -q -DskipTests test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/dev-classpath.txt

@@ -325,7 +325,7 @@ public final class Restorer {
   }
 
   /** Deletes a tree without following symlinks; missing is fine. */
-  static void deleteTree(Path root) throws IOException {
+  public static void deleteTree(Path root) throws IOException {
     if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
       return;
     }

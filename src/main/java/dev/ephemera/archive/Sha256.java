@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  * only ({@code bin/ephemera}) and save the C2 compiler's CPU (2.5-3.9 s per persist on two cores). Both give the same
  * digests (Sha256Test).
  */
-final class Sha256 {
+public final class Sha256 {
   private static final Pattern HEX = Pattern.compile("[0-9a-f]{64}");
   private static final String NATIVE_PROVIDER = "com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider";
   private static final java.security.Provider PROVIDER = nativeProvider();
@@ -53,11 +53,11 @@ final class Sha256 {
   }
 
   /** Whether digests are native (see the class comment); the CLI warns when it runs C1 only without them. */
-  static boolean isNative() {
+  public static boolean isNative() {
     return PROVIDER != null;
   }
 
-  static MessageDigest newDigest() {
+  public static MessageDigest newDigest() {
     if (PROVIDER == null) {
       return jdkDigest();
     }

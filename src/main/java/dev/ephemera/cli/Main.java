@@ -89,7 +89,8 @@ public final class Main {
     } else {
       for (Object command :
           new Object[] {
-            new PersistCommand(), new RestoreCommand(), new UnpackCommand(), new PlanCommand(), new WorkerCommand(),
+            new PersistCommand(), new RestoreCommand(), new UnpackCommand(), new PlanCommand(), new SelftestCommand(),
+            new WorkerCommand(),
             new AdminCommand(), new CommandLine.HelpCommand()
           }) {
         cli.addSubcommand(command);

@@ -592,9 +592,15 @@ public final class ArchiveBenchmark {
     env.put("EPHEMERA_TOKEN", token(job));
     env.put("BUILDOMAT_JOB_ID", job);
     // BENCH_CLI_OPTS tries other JVM options for the CLI; the heap stays at 256 MiB, as the issue asks.
-    // The default is bin/ephemera's own default for job-side commands (the same choice by platform).
+    // The default is bin/ephemera's own default for job-side commands (the same choice by platform, and the class-data
+    // sharing archive of `make package` while it is newer than the jar).
     boolean linuxX8664 =
         System.getProperty("os.name").equals("Linux") && System.getProperty("os.arch").equals("amd64");
+    Path jar = repo.resolve("target/ephemera.jar");
+    Path jsa = repo.resolve("target/ephemera.jsa");
+    boolean cds =
+        Files.isRegularFile(jsa)
+            && Files.getLastModifiedTime(jsa).compareTo(Files.getLastModifiedTime(jar)) > 0;
     String opts =
         System.getenv()
                 .getOrDefault(
@@ -603,7 +609,8 @@ public final class ArchiveBenchmark {
                         + (linuxX8664
                             ? "-XX:TieredStopAtLevel=1 -Dephemera.jit=c1"
                             : "-XX:Tier4InvocationThreshold=20000 -XX:Tier4CompileThreshold=25000"
-                                + " -XX:Tier4BackEdgeThreshold=120000"))
+                                + " -XX:Tier4BackEdgeThreshold=120000")
+                        + (cds ? " -XX:SharedArchiveFile=" + jsa + " -Xlog:cds=off -Xlog:cds+dynamic=off" : ""))
             + " -Xmx256m";
     if (jfr) {
       Path recording = work.resolve("jfr").resolve(args[0] + "-" + job + ".jfr");
