@@ -12,7 +12,8 @@ rm -f "$jsa"
 [ -f "$jar" ] || { echo "cds-archive: $jar is missing" >&2; exit 0; }
 opts="-XX:+UseParallelGC -Xshare:auto"
 [ "$(uname -sm)" = "Linux x86_64" ] && opts="$opts -XX:TieredStopAtLevel=1 -Dephemera.jit=c1"
-if ! java $opts -XX:ArchiveClassesAtExit="$jsa" -Xlog:cds=off -Xlog:cds+dynamic=off -jar "$jar" selftest >/dev/null; then
+quiet="-Xlog:cds=off -Xlog:cds+dynamic=off"
+if ! java $opts -XX:ArchiveClassesAtExit="$jsa" $quiet -jar "$jar" selftest >/dev/null; then
   echo "cds-archive: selftest failed; no class-data sharing archive (the CLI still works, it starts slower)" >&2
   rm -f "$jsa"
 fi

@@ -210,9 +210,9 @@ final class FileWriters implements AutoCloseable {
    * Largest piece handed to one {@code write(2)}. The kernel (6.x, ext4 with large folios) sizes the page-cache folios
    * it allocates for a write by the write's length, and on a virtual machine that hands free memory back to its host,
    * large free blocks are the ones the host must back again when first touched. Measured on the bench machine, writing
-   * 500 MB of 2 MiB files into new files: 1.0-1.6 s of CPU written whole, 0.25-0.64 s in 64 KiB pieces (six alternating
-   * runs). Once the small free blocks are used up the difference shrinks (copying a real tree: 1.8-1.9 s whole, 0.5-1.5 s
-   * in 64 KiB pieces). GNU tar writes 10 KiB records. The extra system calls cost far less than either.
+   * 500 MB of 2 MiB files into new files: 1.0-1.6 s of CPU written whole, 0.25-0.64 s in 64 KiB pieces (six
+   * alternating runs). Once the small free blocks are used up the difference shrinks (copying a real tree: 1.8-1.9 s
+   * whole, 0.5-1.5 s in 64 KiB pieces). GNU tar writes 10 KiB records. The extra system calls cost far less than either.
    */
   static final int WRITE_PIECE = 64 * 1024;
 

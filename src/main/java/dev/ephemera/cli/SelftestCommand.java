@@ -2,9 +2,8 @@ package dev.ephemera.cli;
 
 import com.github.luben.zstd.Zstd;
 import dev.ephemera.archive.ArchiveWriter;
-import dev.ephemera.archive.ChunkSink;
-import dev.ephemera.archive.ChunkSource;
 import dev.ephemera.archive.Manifest;
+import dev.ephemera.archive.MemoryChunks;
 import dev.ephemera.archive.Restorer;
 import dev.ephemera.rules.FileSelector;
 import dev.ephemera.rules.Selection;
@@ -15,14 +14,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -57,13 +54,16 @@ public final class SelftestCommand implements Callable<Integer> {
       FileSelector selector = new FileSelector();
       Selection selection = selector.select(selector.rulesForPaths(List.of(tree)).rules());
       if (!selection.errors().isEmpty() || selection.entries().size() != files.size()) {
-        throw new CliFailure(CliFailure.Kind.CHECK, "selftest: selected " + selection.entries().size() + " of " + files.size() + " files "
-            + selection.errors());
+        throw new CliFailure(
+            CliFailure.Kind.CHECK,
+            "selftest: selected " + selection.entries().size() + " of " + files.size() + " files "
+                + selection.errors());
       }
       List<String> relative = new ArrayList<>(selection.entries().stream().map(e -> e.relativePath()).toList());
-      Memory chunks = new Memory();
+      MemoryChunks chunks = new MemoryChunks(); // in place of the worker and its store
       ArchiveWriter.Result written =
-          new ArchiveWriter(PersistCommand.writerOptions(selection, List.of())).write(selection.root(), relative, chunks);
+          new ArchiveWriter(PersistCommand.writerOptions(selection, List.of()))
+              .write(selection.root(), relative, chunks);
       Manifest manifest = Manifest.fromJson(written.manifest().withDigests(tarSha256(written.manifest(), chunks), null)
           .toJson());
       Path target = work.resolve("restored");
@@ -86,8 +86,8 @@ public final class SelftestCommand implements Callable<Integer> {
       result.put("millis", ms);
       String human =
           String.format(
-              "selftest: ok: %d files, %d chunks, %d bytes of tar persisted and restored in memory in %d ms (native zstd,"
-                  + " %s SHA-256)",
+              "selftest: ok: %d files, %d chunks, %d bytes of tar persisted and restored in memory in %d ms"
+                  + " (native zstd, %s SHA-256)",
               files.size(), manifest.chunks().size(), manifest.tarSize(), ms, result.get("sha256"));
       Output.result(out, json, human, result);
       return 0;
@@ -119,38 +119,11 @@ public final class SelftestCommand implements Callable<Integer> {
   }
 
   /** The tar stream's sha256, from the stored frames: what the worker fills in at registration. */
-  private static String tarSha256(Manifest manifest, Memory chunks) throws IOException {
+  private static String tarSha256(Manifest manifest, MemoryChunks chunks) throws IOException {
     MessageDigest sha = dev.ephemera.archive.Sha256.newDigest();
     for (Manifest.Chunk c : manifest.chunks()) {
       sha.update(Zstd.decompress(chunks.fetch(c.sha256()), c.rawSize()));
     }
     return HexFormat.of().formatHex(sha.digest());
-  }
-
-  /** Chunks in memory, in place of the worker and its store. */
-  private static final class Memory implements ChunkSink, ChunkSource {
-    private final Map<String, byte[]> frames = new ConcurrentHashMap<>();
-
-    @Override
-    public Map<String, Long> present(Collection<String> sha256s) {
-      Map<String, Long> present = new LinkedHashMap<>();
-      for (String sha : sha256s) {
-        byte[] f = frames.get(sha);
-        if (f != null) {
-          present.put(sha, (long) f.length);
-        }
-      }
-      return present;
-    }
-
-    @Override
-    public void put(String sha256, byte[] frame, int rawSize) {
-      frames.put(sha256, frame);
-    }
-
-    @Override
-    public byte[] fetch(String sha256) {
-      return frames.get(sha256);
-    }
   }
 }

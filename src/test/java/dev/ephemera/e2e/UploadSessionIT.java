@@ -201,7 +201,8 @@ class UploadSessionIT {
     org.awaitility.Awaitility.await()
         .atMost(java.time.Duration.ofSeconds(30))
         .until(() -> worker.app().catalog().jdbi().withHandle(h ->
-            h.createQuery("select count(*) from jobs where job_id = :j").bind("j", id).mapTo(Integer.class).one()) == 1);
+            h.createQuery("select count(*) from jobs where job_id = :j").bind("j", id).mapTo(Integer.class).one())
+                == 1);
     HttpResponse<String> known = exchange(id, "POST", "/v1/jobs/" + id + "/chunks/present", none);
     assertThat(known.statusCode()).as(known.body()).isEqualTo(200);
 
