@@ -428,8 +428,12 @@ public final class JobApi {
     }
     String key = chunkKey(sha);
     // The row first (young for GC, and a deleted row revived), then the bytes: every stored chunk has a row, and a
-    // chunk uploaded but not yet referenced by any set survives GC's grace period.
-    catalog.useTransaction(tx -> tx.chunks().recordUpload(sha, raw.length, frame.length, clock.instant()));
+    // chunk uploaded but not yet referenced by any set survives GC's grace period. One upsert: atomic on its own, so no
+    // transaction around it (that cost two more round trips per chunk).
+    catalog
+        .jdbi()
+        .useExtension(
+            dev.ephemera.catalog.ChunkDao.class, dao -> dao.recordUpload(sha, raw.length, frame.length, clock.instant()));
     Optional<UploadSessions.Session> session =
         request.header(UPLOAD_SESSION_HEADER).flatMap(id -> uploads.find(caller.job().jobId(), id));
     // No HEAD first: the job asked `present` moments ago, so the chunk is almost never there, and storing the same
