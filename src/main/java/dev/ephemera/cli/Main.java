@@ -90,8 +90,7 @@ public final class Main {
       for (Object command :
           new Object[] {
             new PersistCommand(), new RestoreCommand(), new UnpackCommand(), new PlanCommand(), new SelftestCommand(),
-            new WorkerCommand(),
-            new AdminCommand(), new CommandLine.HelpCommand()
+            new WorkerCommand(), new AdminCommand(), new CommandLine.HelpCommand()
           }) {
         cli.addSubcommand(command);
       }

@@ -1,20 +1,19 @@
 package dev.ephemera.cli;
 
-import com.github.luben.zstd.Zstd;
+import dev.ephemera.archive.ArchiveDigest;
 import dev.ephemera.archive.ArchiveWriter;
 import dev.ephemera.archive.Manifest;
 import dev.ephemera.archive.MemoryChunks;
 import dev.ephemera.archive.Restorer;
 import dev.ephemera.rules.FileSelector;
+import dev.ephemera.rules.Selected;
 import dev.ephemera.rules.Selection;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,13 +58,13 @@ public final class SelftestCommand implements Callable<Integer> {
             "selftest: selected " + selection.entries().size() + " of " + files.size() + " files "
                 + selection.errors());
       }
-      List<String> relative = new ArrayList<>(selection.entries().stream().map(e -> e.relativePath()).toList());
+      List<String> relative = new ArrayList<>(selection.entries().stream().map(Selected::relativePath).toList());
       MemoryChunks chunks = new MemoryChunks(); // in place of the worker and its store
       ArchiveWriter.Result written =
           new ArchiveWriter(PersistCommand.writerOptions(selection, List.of()))
               .write(selection.root(), relative, chunks);
-      Manifest manifest = Manifest.fromJson(written.manifest().withDigests(tarSha256(written.manifest(), chunks), null)
-          .toJson());
+      // the stream digests as the worker fills them in, then through the manifest's JSON form as a restore gets it
+      Manifest manifest = Manifest.fromJson(ArchiveDigest.compute(written.manifest(), chunks).toJson());
       Path target = work.resolve("restored");
       Restorer.Result restored = new Restorer(Restorer.Options.defaults()).restore(manifest, chunks, target);
       for (Map.Entry<String, byte[]> f : files.entrySet()) {
@@ -116,14 +115,5 @@ public final class SelftestCommand implements Callable<Integer> {
       Files.write(p, f.getValue());
     }
     return files;
-  }
-
-  /** The tar stream's sha256, from the stored frames: what the worker fills in at registration. */
-  private static String tarSha256(Manifest manifest, MemoryChunks chunks) throws IOException {
-    MessageDigest sha = dev.ephemera.archive.Sha256.newDigest();
-    for (Manifest.Chunk c : manifest.chunks()) {
-      sha.update(Zstd.decompress(chunks.fetch(c.sha256()), c.rawSize()));
-    }
-    return HexFormat.of().formatHex(sha.digest());
   }
 }

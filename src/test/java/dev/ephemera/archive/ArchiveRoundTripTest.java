@@ -222,13 +222,9 @@ class ArchiveRoundTripTest {
     assertThat(without.manifest().chunks()).isEqualTo(withDigests.manifest().chunks());
     assertThat(without.manifest().files()).isEqualTo(withDigests.manifest().files());
     // What the store's side computes from the stored chunks is what the writer would have.
-    java.security.MessageDigest tar = Sha256.newDigest();
-    for (Manifest.Chunk c : without.manifest().chunks()) {
-      tar.update(com.github.luben.zstd.Zstd.decompress(store.fetch(c.sha256()), c.rawSize()));
-    }
-    assertThat(Sha256.hex(tar.digest())).isEqualTo(withDigests.manifest().tarSha256());
-    assertThat(ArchiveDigest.compute(without.manifest(), store).archiveSha256())
-        .isEqualTo(withDigests.manifest().archiveSha256());
+    Manifest filledIn = ArchiveDigest.compute(without.manifest(), store);
+    assertThat(filledIn.tarSha256()).isEqualTo(withDigests.manifest().tarSha256());
+    assertThat(filledIn.archiveSha256()).isEqualTo(withDigests.manifest().archiveSha256());
   }
 
   @Test
