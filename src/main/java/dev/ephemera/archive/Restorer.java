@@ -99,26 +99,26 @@ public final class Restorer {
   public Result restore(Manifest manifest, ChunkSource source, Path target) throws IOException {
     long deadline = System.nanoTime() + options.deadline().toNanos();
     ExecutorService pool = Concurrency.pool("fetch", options.fetchThreads());
-    ExecutorService digester = Concurrency.pool("tar-digest", 1);
     try (ChunkStream chunks =
         new ChunkStream(
-            manifest.chunks(), source, pool, options.fetchThreads(), digester, options.window(), options.limits(),
+            manifest.chunks(), source, pool, options.fetchThreads(), options.window(), options.limits(),
             deadline, options.deadline())) {
       return extractAndCommit(
           chunks,
           target,
           () -> {
-            // The extractor read the stream to its end (zero padding included), so every chunk was handed out.
-            if (chunks.tarSize() != manifest.tarSize() || !chunks.tarSha256().equals(manifest.tarSha256())) {
-              throw new ArchiveException(
-                  Reason.HASH_MISMATCH, null, "tar stream does not match the manifest's tar_sha256");
+            // The extractor read the stream to its end (zero padding included), so every chunk was handed out, each
+            // one verified against its hash: the stream is the one the worker computed the manifest's tar_sha256 from
+            // (ChunkStream says why it is not hashed again).
+            if (chunks.tarSize() != manifest.tarSize()) {
+              throw new ArchiveException(Reason.HASH_MISMATCH, null,
+                  "tar stream is " + chunks.tarSize() + " bytes, the manifest says " + manifest.tarSize());
             }
             return new String[] {manifest.tarSha256(), Long.toString(chunks.tarSize()), null,
                 Long.toString(chunks.storedBytes())};
           });
     } finally {
       pool.shutdownNow();
-      digester.shutdownNow();
     }
   }
 

@@ -98,7 +98,7 @@ public final class ApiClient {
 
   /**
    * The set's manifest without its {@code files} list (empty in the result): what a restore needs (chunks, digests,
-   * root), without fetching and decoding an entry per file. The tar stream's sha256 covers every entry anyway.
+   * root), without fetching and decoding an entry per file. The chunk hashes cover every entry anyway.
    */
   public Manifest manifestWithoutFiles(String setId) throws IOException {
     return withoutFiles(get("/v1/jobs/" + job + "/sets/" + setId + "/manifest?files=false"));
