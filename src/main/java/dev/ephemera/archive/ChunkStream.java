@@ -8,7 +8,6 @@ import java.io.InputStream;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 
@@ -39,9 +38,9 @@ final class ChunkStream extends InputStream {
   private final Duration overall;
   private final ArrayDeque<CompletableFuture<Verified>> ahead = new ArrayDeque<>();
   /** Raw arrays the reader is done with, for later chunks (bounded: the window plus the one being read). */
-  private final ArrayBlockingQueue<byte[]> spare;
+  private final ArrayPool spare;
   /** Frame arrays a fetch is done with (decompressed and verified), for later fetches: one per fetch thread. */
-  private final ArrayBlockingQueue<byte[]> spareFrames;
+  private final ArrayPool spareFrames;
   private int nextToFetch;
   private byte[] current = new byte[0];
   private int currentLength;
@@ -59,8 +58,8 @@ final class ChunkStream extends InputStream {
     this.limits = limits;
     this.deadlineNanos = deadlineNanos;
     this.overall = overall;
-    this.spare = new ArrayBlockingQueue<>(window + 1);
-    this.spareFrames = new ArrayBlockingQueue<>(Math.max(1, fetchThreads));
+    this.spare = new ArrayPool(window + 1, 1 << 20);
+    this.spareFrames = new ArrayPool(Math.max(1, fetchThreads), 1 << 20);
     fill();
   }
 
@@ -75,14 +74,14 @@ final class ChunkStream extends InputStream {
   }
 
   private Verified fetchAndVerify(Chunk c) throws IOException {
-    ChunkSource.Frame frame = source.fetch(c.sha256(), n -> buffer(spareFrames, n));
+    ChunkSource.Frame frame = source.fetch(c.sha256(), spareFrames::take);
     if (frame == null) {
       throw new IOException("chunk " + c.sha256() + " is missing from the store");
     }
     try {
       return verify(c, frame.bytes(), frame.length());
     } finally {
-      spareFrames.offer(frame.bytes()); // decompressed (or refused): nothing refers to it any more
+      spareFrames.give(frame.bytes()); // decompressed (or refused): nothing refers to it any more
     }
   }
 
@@ -92,7 +91,7 @@ final class ChunkStream extends InputStream {
       throw new ArchiveException(
           Reason.HASH_MISMATCH, c.sha256(), "frame declares " + declared + " bytes, manifest says " + c.rawSize());
     }
-    byte[] raw = buffer(spare, c.rawSize());
+    byte[] raw = spare.take(c.rawSize());
     long n;
     try {
       n = Zstd.decompressByteArray(raw, 0, c.rawSize(), frame, 0, frameLength);
@@ -108,23 +107,13 @@ final class ChunkStream extends InputStream {
     return new Verified(frameLength, raw, c.rawSize());
   }
 
-  /** A spare array of at least {@code size} bytes, or a new one (rounded up, so it fits later chunks too). */
-  private static byte[] buffer(ArrayBlockingQueue<byte[]> spare, int size) {
-    byte[] b = spare.poll();
-    if (b != null && b.length >= size) {
-      return b;
-    }
-    int rounded = (int) Math.min(Integer.MAX_VALUE - 16, ((long) size + 0xFFFFF) & ~0xFFFFFL);
-    return new byte[Math.max(size, rounded)];
-  }
-
   private boolean advance() throws IOException {
     if (ahead.isEmpty()) {
       return false;
     }
     Verified next = Concurrency.await(ahead.removeFirst(), deadlineNanos, overall);
     if (current.length > 0) {
-      spare.offer(current); // the reader is past it: nothing refers to its bytes any more
+      spare.give(current); // the reader is past it: nothing refers to its bytes any more
     }
     fill();
     storedSoFar += next.frameLength();
