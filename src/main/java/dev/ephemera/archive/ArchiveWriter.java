@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -183,8 +182,8 @@ public final class ArchiveWriter {
   /** A compression context and its scratch output array (null until first used). */
   private record Compressor(ZstdCompressCtx ctx, byte[] scratch) {}
 
-  /** A chunk's fate: its stored size, and the frame when this run produced it. */
-  private record Stored(String sha256, long storedSize, byte[] frame, boolean uploaded) {}
+  /** A chunk's fate: its stored size, and the frame when this run produced it and the archive digest still needs it. */
+  private record Stored(String sha256, long storedSize, ChunkSource.Frame frame, boolean uploaded) {}
 
   /**
    * One persist: owns the pools and the pipeline state; touched by one thread at a time (the
@@ -207,6 +206,12 @@ public final class ArchiveWriter {
      * allocated per chunk (at -Xmx256m that garbage cost a persist over a second of collections).
      */
     private final BlockingQueue<byte[]> rawBuffers = new ArrayBlockingQueue<>(options.maxInFlightChunks() + 2);
+    /**
+     * Arrays frames are compressed into, back once the frame is stored (and digested, when the archive digest is
+     * computed here): a persist of 540 MB otherwise allocated 400 MB of frame arrays (JFR) that the young collections
+     * went through.
+     */
+    private final ArrayPool frames = new ArrayPool(options.maxInFlightChunks() + 2, 1 << 20);
     private final MessageDigest tarSha = Sha256.newDigest();
     private final MessageDigest archiveSha = Sha256.newDigest();
     private final int batchSize = Math.max(1, options.maxInFlightChunks() / 2);
@@ -330,12 +335,17 @@ public final class ArchiveWriter {
               .thenApplyAsync(
                   frame -> {
                     try {
-                      sink.put(sha, frame, p.length);
+                      sink.put(sha, frame.bytes(), frame.length(), p.length);
                     } catch (IOException e) {
+                      frames.give(frame.bytes());
                       throw new java.io.UncheckedIOException(e);
                     }
                     // The frame is kept until drained only for the archive digest.
-                    return new Stored(sha, frame.length, archiveDigestComplete ? frame : null, true);
+                    if (archiveDigestComplete) {
+                      return new Stored(sha, frame.length(), frame, true);
+                    }
+                    frames.give(frame.bytes());
+                    return new Stored(sha, frame.length(), null, true);
                   },
                   io);
       stored.whenComplete(
@@ -351,9 +361,9 @@ public final class ArchiveWriter {
 
     /**
      * One frame of {@code raw[0, length)}: compressed into the context's scratch array (sized for the largest chunk,
-     * allocated once), then copied out at its exact size.
+     * allocated once), then copied into an array from {@link #frames}, which the caller gives back.
      */
-    private byte[] compress(byte[] raw, int length) throws IOException {
+    private ChunkSource.Frame compress(byte[] raw, int length) throws IOException {
       Compressor c;
       try {
         c = contexts.take();
@@ -369,7 +379,9 @@ public final class ArchiveWriter {
         // an already compressed chunk gets a cheaper level (see Compressibility): same size, twice the speed
         c.ctx().setLevel(Compressibility.level(raw, length, options.zstdLevel()));
         int n = c.ctx().compressByteArray(c.scratch(), 0, c.scratch().length, raw, 0, length);
-        return Arrays.copyOf(c.scratch(), n);
+        byte[] frame = frames.take(n);
+        System.arraycopy(c.scratch(), 0, frame, 0, n);
+        return new ChunkSource.Frame(frame, n);
       } finally {
         contexts.add(c);
       }
@@ -389,8 +401,14 @@ public final class ArchiveWriter {
         archiveDigestComplete = false;
       } else if (archiveDigestComplete) {
         // In stream order on a single thread, off the chunker thread.
-        byte[] frame = s.frame();
-        archiveDigesting.addLast(CompletableFuture.runAsync(() -> archiveSha.update(frame), archiveDigest));
+        ChunkSource.Frame frame = s.frame();
+        archiveDigesting.addLast(
+            CompletableFuture.runAsync(
+                () -> {
+                  archiveSha.update(frame.bytes(), 0, frame.length());
+                  frames.give(frame.bytes());
+                },
+                archiveDigest));
         while (archiveDigesting.size() > options.maxInFlightChunks()
             || (!archiveDigesting.isEmpty() && archiveDigesting.peekFirst().isDone())) {
           await(archiveDigesting.removeFirst());

@@ -39,4 +39,13 @@ public interface ChunkSink {
    * @param rawSize length of the raw chunk
    */
   void put(String sha256, byte[] frame, int rawSize) throws IOException;
+
+  /**
+   * Stores one chunk whose frame is {@code frame[0, frameLength)}. The array is the caller's again once this returns
+   * ({@link ArchiveWriter} reuses it for a later frame): a sink that keeps the bytes keeps a copy. By default: {@link
+   * #put(String, byte[], int)} with a copy of exactly the frame.
+   */
+  default void put(String sha256, byte[] frame, int frameLength, int rawSize) throws IOException {
+    put(sha256, java.util.Arrays.copyOf(frame, frameLength), rawSize);
+  }
 }

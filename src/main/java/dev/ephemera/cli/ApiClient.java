@@ -192,8 +192,14 @@ public final class ApiClient {
 
     @Override
     public void put(String sha256, byte[] frame, int rawSize) throws IOException {
+      put(sha256, frame, frame.length, rawSize);
+    }
+
+    /** Sends {@code frame[0, frameLength)} as it is: nothing is kept once this returns. */
+    @Override
+    public void put(String sha256, byte[] frame, int frameLength, int rawSize) throws IOException {
       send(
-          "PUT", "/v1/jobs/" + job + "/chunks/" + sha256, frame,
+          "PUT", "/v1/jobs/" + job + "/chunks/" + sha256, frame, frameLength,
           Map.of("Content-Type", "application/zstd", dev.ephemera.api.JobApi.UPLOAD_SESSION_HEADER, session));
     }
   }
@@ -294,6 +300,12 @@ public final class ApiClient {
 
   /** Sends with retries for transient trouble until the deadline; the answer's body. */
   private byte[] send(String method, String path, byte[] body, Map<String, String> extraHeaders) throws IOException {
+    return send(method, path, body, body == null ? 0 : body.length, extraHeaders);
+  }
+
+  /** {@code method path} with {@code body[0, bodyLength)} (none when null), retried; the answer's body. */
+  private byte[] send(String method, String path, byte[] body, int bodyLength, Map<String, String> extraHeaders)
+      throws IOException {
     URI url = base.resolve(path);
     Map<String, String> headers = new LinkedHashMap<>(extraHeaders);
     headers.put("Authorization", "Bearer " + token);
@@ -303,7 +315,9 @@ public final class ApiClient {
       IOException failure;
       try {
         PlainHttp.Answer answer =
-            PlainHttp.exchange(method, url, headers, body, CONNECT_TIMEOUT, REQUEST_TIMEOUT, Integer.MAX_VALUE - 16);
+            PlainHttp.exchange(
+                method, url, headers, body, bodyLength, CONNECT_TIMEOUT, REQUEST_TIMEOUT, Integer.MAX_VALUE - 16,
+                null);
         if (answer.status() / 100 == 2) {
           return answer.body();
         }

@@ -52,6 +52,18 @@ public final class PlainHttp {
       String method, URI url, Map<String, String> headers, byte[] body, Duration connectTimeout, Duration timeout,
       int maxBody, IntFunction<byte[]> into)
       throws IOException {
+    return exchange(
+        method, url, headers, body, body == null ? 0 : body.length, connectTimeout, timeout, maxBody, into);
+  }
+
+  /**
+   * As {@link #exchange(String, URI, Map, byte[], Duration, Duration, int, IntFunction)}, sending {@code body[0,
+   * bodyLength)} (none when {@code body} is null).
+   */
+  public static Answer exchange(
+      String method, URI url, Map<String, String> headers, byte[] body, int bodyLength, Duration connectTimeout,
+      Duration timeout, int maxBody, IntFunction<byte[]> into)
+      throws IOException {
     HttpURLConnection c = (HttpURLConnection) url.toURL().openConnection();
     boolean reusable = false;
     try {
@@ -63,9 +75,9 @@ public final class PlainHttp {
       headers.forEach(c::setRequestProperty);
       if (body != null) {
         c.setDoOutput(true);
-        c.setFixedLengthStreamingMode(body.length);
+        c.setFixedLengthStreamingMode(bodyLength);
         try (OutputStream out = c.getOutputStream()) {
-          out.write(body);
+          out.write(body, 0, bodyLength);
         }
       }
       int status = c.getResponseCode();

@@ -479,6 +479,51 @@ class ArchiveRoundTripTest {
   }
 
   @Test
+  void framesComeInRecycledArraysThatHoldEachChunkUntilItsPutReturns() throws IOException {
+    // A sink that sends the frame as it is (the CLI's): it sees the frame in a reused array, with its length, and the
+    // bytes must be that chunk's until put returns. Checked here by decompressing and hashing inside put.
+    Path root = randomTree(tmp.resolve("t"), 60, 20_000, 12);
+    java.util.Set<byte[]> arrays = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    java.util.List<String> wrong = new java.util.concurrent.CopyOnWriteArrayList<>();
+    InMemoryChunkStore kept = new InMemoryChunkStore();
+    ChunkSink sending = new ChunkSink() {
+      @Override
+      public Map<String, Long> present(java.util.Collection<String> sha256s) {
+        return Map.of();
+      }
+
+      @Override
+      public void put(String sha256, byte[] frame, int rawSize) {
+        throw new AssertionError("the writer gives frames with their length");
+      }
+
+      @Override
+      public void put(String sha256, byte[] frame, int frameLength, int rawSize) {
+        synchronized (arrays) {
+          arrays.add(frame);
+        }
+        byte[] raw = Zstd.decompress(java.util.Arrays.copyOf(frame, frameLength), rawSize);
+        if (!Sha256.of(raw, 0, raw.length).equals(sha256)) {
+          wrong.add(sha256);
+        }
+        kept.put(sha256, java.util.Arrays.copyOf(frame, frameLength), rawSize);
+      }
+    };
+
+    Manifest m = new ArchiveWriter(OPTIONS).write(root, Trees.selection(root), sending).manifest();
+
+    assertThat(wrong).isEmpty();
+    assertThat(m.chunks().size()).isGreaterThan(40);
+    assertThat(arrays.size()).isLessThanOrEqualTo(OPTIONS.maxInFlightChunks() + 2 + OPTIONS.uploadThreads());
+    Manifest stored = ArchiveDigest.compute(m.withDigests(null, null), kept);
+    assertThat(stored.archiveSha256()).isEqualTo(m.archiveSha256());
+    assertThat(stored.tarSha256()).isEqualTo(m.tarSha256());
+    Restorer.Result r = new Restorer(Restorer.Options.defaults()).restore(m, kept, tmp.resolve("out"));
+    assertThat(r.tarSize()).isEqualTo(m.tarSize());
+    assertThat(Trees.snapshot(tmp.resolve("out"))).isEqualTo(Trees.snapshot(root));
+  }
+
+  @Test
   void aFailingSinkFailsThePersistWithItsOwnErrorInsteadOfHanging() throws IOException {
     Path root = randomTree(tmp.resolve("t"), 50, 20_000, 9);
     ChunkSink broken = new ChunkSink() {
