@@ -211,7 +211,7 @@ public final class ArchiveWriter {
      * computed here): a persist of 540 MB otherwise allocated 400 MB of frame arrays (JFR) that the young collections
      * went through.
      */
-    private final ArrayPool frames = new ArrayPool(options.maxInFlightChunks() + 2, 1 << 20);
+    private final SizedPool<byte[]> frames = SizedPool.arrays(options.maxInFlightChunks() + 2, 1 << 20);
     private final MessageDigest tarSha = Sha256.newDigest();
     private final MessageDigest archiveSha = Sha256.newDigest();
     private final int batchSize = Math.max(1, options.maxInFlightChunks() / 2);

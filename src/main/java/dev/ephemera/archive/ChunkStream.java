@@ -1,14 +1,18 @@
 package dev.ephemera.archive;
 
 import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdDecompressCtx;
 import dev.ephemera.archive.ArchiveException.Reason;
 import dev.ephemera.archive.Manifest.Chunk;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 
 /**
@@ -16,9 +20,10 @@ import java.util.concurrent.ExecutorService;
  * fetched, decompressed and verified ahead in parallel; a chunk's bytes are handed out only after
  * its sha256 matched. Memory: {@code window} chunks.
  *
- * <p>The arrays chunks are decompressed into are reused: once the reader has moved past a chunk, its array goes back
- * to a small pool for a later chunk that fits. A restore then allocates a window of long-lived arrays instead of one
- * short-lived array per chunk that every young collection copies while it waits in the window. The frames a fetch
+ * <p>Chunks are decompressed into direct buffers that are reused: once the reader has moved past a chunk, its buffer
+ * goes back to a small pool for a later chunk that fits. A restore then holds a window of buffers outside the Java heap
+ * instead of one short-lived array per chunk that every young collection copies while it waits in the window, and a
+ * large file's content goes from the chunk's buffer to write(2) as it is ({@link #lend}). The frames a fetch
  * reads into are recycled the same way (one spare per fetch thread) where the source supports it: a restore of 500 MB
  * otherwise allocates 400 MB of frame arrays that the JVM zeroes and its collections copy, and on a fresh JVM each
  * collection also touches new heap pages.
@@ -28,7 +33,7 @@ import java.util.concurrent.ExecutorService;
  * the stored chunks or while they arrive), so a second pass over the raw bytes (0.3-0.4 s of CPU per 500 MB) could not
  * find anything the chunk hashes let through.
  */
-final class ChunkStream extends InputStream {
+final class ChunkStream extends InputStream implements TarReader.Lender {
   private final List<Chunk> chunks;
   private final ChunkSource source;
   private final ExecutorService pool;
@@ -37,12 +42,19 @@ final class ChunkStream extends InputStream {
   private final long deadlineNanos;
   private final Duration overall;
   private final ArrayDeque<CompletableFuture<Verified>> ahead = new ArrayDeque<>();
-  /** Raw arrays the reader is done with, for later chunks (bounded: the window plus the one being read). */
-  private final ArrayPool spare;
+  /**
+   * Direct buffers the reader is done with, for later chunks (bounded: the window plus the one being read). Off the
+   * Java heap: a chunk is decompressed, hashed and written to its file from the same memory, which no collection
+   * copies and the JDK writes without its own copy into a temporary direct buffer.
+   */
+  private final SizedPool<ByteBuffer> spare;
+  /** Decompression contexts of fetches that finished, for the next ones; closed with the stream. */
+  private final ConcurrentLinkedQueue<ZstdDecompressCtx> contexts = new ConcurrentLinkedQueue<>();
+  private volatile boolean closed;
   /** Frame arrays a fetch is done with (decompressed and verified), for later fetches: one per fetch thread. */
-  private final ArrayPool spareFrames;
+  private final SizedPool<byte[]> spareFrames;
   private int nextToFetch;
-  private byte[] current = new byte[0];
+  private ByteBuffer current;
   private int currentLength;
   private int pos;
   private long rawSoFar;
@@ -58,13 +70,13 @@ final class ChunkStream extends InputStream {
     this.limits = limits;
     this.deadlineNanos = deadlineNanos;
     this.overall = overall;
-    this.spare = new ArrayPool(window + 1, 1 << 20);
-    this.spareFrames = new ArrayPool(Math.max(1, fetchThreads), 1 << 20);
+    this.spare = SizedPool.direct(window + 1, 1 << 20);
+    this.spareFrames = SizedPool.arrays(Math.max(1, fetchThreads), 1 << 20);
     fill();
   }
 
   /** A chunk that matched its hash: its stored (frame) size and its raw bytes, the first {@code length} of {@code raw}. */
-  private record Verified(int frameLength, byte[] raw, int length) {}
+  private record Verified(int frameLength, ByteBuffer raw, int length) {}
 
   private void fill() {
     while (ahead.size() < window && nextToFetch < chunks.size()) {
@@ -91,20 +103,41 @@ final class ChunkStream extends InputStream {
       throw new ArchiveException(
           Reason.HASH_MISMATCH, c.sha256(), "frame declares " + declared + " bytes, manifest says " + c.rawSize());
     }
-    byte[] raw = spare.take(c.rawSize());
+    ByteBuffer raw = spare.take(c.rawSize());
     long n;
+    ZstdDecompressCtx ctx = context();
     try {
-      n = Zstd.decompressByteArray(raw, 0, c.rawSize(), frame, 0, frameLength);
+      n = ctx.decompressByteArrayToDirectByteBuffer(raw, 0, c.rawSize(), frame, 0, frameLength);
     } catch (RuntimeException e) {
       throw new ArchiveException(Reason.CORRUPT, c.sha256(), "chunk does not decompress: " + e.getMessage());
+    } finally {
+      release(ctx);
     }
-    if (Zstd.isError(n)) {
-      throw new ArchiveException(Reason.CORRUPT, c.sha256(), "chunk does not decompress: " + Zstd.getErrorName(n));
-    }
-    if (n != c.rawSize() || !Sha256.of(raw, 0, c.rawSize()).equals(c.sha256())) {
+    MessageDigest sha = Sha256.newDigest();
+    sha.update(raw.duplicate().position(0).limit((int) Math.min(n, raw.capacity())));
+    if (n != c.rawSize() || !Sha256.hex(sha.digest()).equals(c.sha256())) {
       throw new ArchiveException(Reason.HASH_MISMATCH, c.sha256(), "chunk content does not match its hash");
     }
     return new Verified(frameLength, raw, c.rawSize());
+  }
+
+  private ZstdDecompressCtx context() {
+    ZstdDecompressCtx ctx = contexts.poll();
+    return ctx != null ? ctx : new ZstdDecompressCtx();
+  }
+
+  /** Back to the idle contexts; once the stream is closed, closed instead (a fetch may finish after the stream). */
+  private void release(ZstdDecompressCtx ctx) {
+    contexts.offer(ctx);
+    if (closed) {
+      closeIdleContexts();
+    }
+  }
+
+  private void closeIdleContexts() {
+    for (ZstdDecompressCtx ctx; (ctx = contexts.poll()) != null; ) {
+      ctx.close();
+    }
   }
 
   private boolean advance() throws IOException {
@@ -112,8 +145,8 @@ final class ChunkStream extends InputStream {
       return false;
     }
     Verified next = Concurrency.await(ahead.removeFirst(), deadlineNanos, overall);
-    if (current.length > 0) {
-      spare.give(current); // the reader is past it: nothing refers to its bytes any more
+    if (current != null) {
+      spare.give(current); // the reader is past it (a lent view lasts until the next read): nothing refers to it
     }
     fill();
     storedSoFar += next.frameLength();
@@ -142,9 +175,29 @@ final class ChunkStream extends InputStream {
       }
     }
     int n = Math.min(len, currentLength - pos);
-    System.arraycopy(current, pos, b, off, n);
+    current.get(pos, b, off, n);
     pos += n;
     return n;
+  }
+
+  /**
+   * The next bytes of the stream, at most {@code max} (at least one; null at its end), as a read-only view of the
+   * chunk's own buffer: valid until the next read of this stream.
+   */
+  @Override
+  public ByteBuffer lend(int max) throws IOException {
+    if (max <= 0) {
+      throw new IllegalArgumentException("max " + max);
+    }
+    while (pos == currentLength) {
+      if (!advance()) {
+        return null;
+      }
+    }
+    int n = Math.min(max, currentLength - pos);
+    ByteBuffer view = current.slice(pos, n).asReadOnlyBuffer();
+    pos += n;
+    return view;
   }
 
   long storedBytes() {
@@ -158,7 +211,9 @@ final class ChunkStream extends InputStream {
 
   @Override
   public void close() {
+    closed = true;
     ahead.forEach(f -> f.cancel(true));
     ahead.clear();
+    closeIdleContexts();
   }
 }

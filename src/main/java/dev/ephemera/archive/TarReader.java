@@ -3,6 +3,7 @@ package dev.ephemera.archive;
 import dev.ephemera.archive.ArchiveException.Reason;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 
@@ -123,6 +124,33 @@ final class TarReader {
     }
     remaining -= n;
     return n;
+  }
+
+  /** A stream that can lend its next bytes as a view of its own buffer instead of copying them out. */
+  interface Lender {
+    /** At most {@code max} next bytes (at least one; null at the end), valid until the stream is read again. */
+    ByteBuffer lend(int max) throws IOException;
+  }
+
+  /** Whether {@link #lend} works: the stream is a {@link Lender}. */
+  boolean lends() {
+    return in instanceof Lender;
+  }
+
+  /**
+   * The current entry's next content bytes, at most {@code max}, as a view of the stream's buffer (valid until the next
+   * call on this reader); null at the entry's end. Only when {@link #lends()}.
+   */
+  ByteBuffer lend(int max) throws IOException {
+    if (remaining == 0) {
+      return null;
+    }
+    ByteBuffer view = ((Lender) in).lend((int) Math.min(max, remaining));
+    if (view == null) {
+      throw new ArchiveException(Reason.TRUNCATED, current, "stream ended inside the entry's data");
+    }
+    remaining -= view.remaining();
+    return view;
   }
 
   /** Reads exactly {@code len} bytes of the current entry's content into the start of {@code b}. */

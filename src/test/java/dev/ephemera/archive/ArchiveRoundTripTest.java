@@ -296,6 +296,57 @@ class ArchiveRoundTripTest {
   }
 
   @Test
+  void largeFilesAreRestoredStraightFromTheChunkBuffersAcrossChunkBoundaries() throws IOException {
+    // Files over the pooled-file size are written from views of the chunks' own buffers (ChunkStream.lend); with
+    // 4-64 KiB chunks a 3 MiB file spans dozens of chunks, so every view ends at a chunk boundary or the file's end.
+    Path root = tmp.resolve("t");
+    Random r = new Random(13);
+    for (int size : new int[] {SafeExtractor.POOLED_FILE_MAX + 1, 3 << 20, (2 << 20) + 12_345}) {
+      byte[] data = new byte[size];
+      r.nextBytes(data);
+      for (int i = 0; i < size; i += 4096) {
+        data[i] = 0; // some structure, so the frames are not all the same size
+      }
+      Trees.write(root.resolve("big-" + size + ".bin"), data);
+    }
+    Trees.write(root.resolve("small.txt"), "between the large ones".getBytes(StandardCharsets.UTF_8));
+    InMemoryChunkStore store = new InMemoryChunkStore();
+    Manifest m = new ArchiveWriter(OPTIONS).write(root, Trees.selection(root), store).manifest();
+    assertThat(m.chunks().size()).isGreaterThan(100);
+
+    Restorer.Result res = new Restorer(Restorer.Options.defaults()).restore(m, store, tmp.resolve("out"));
+
+    assertThat(res.fileBytes()).isEqualTo((long) SafeExtractor.POOLED_FILE_MAX + 1 + (3 << 20) + (2 << 20) + 12_345
+        + "between the large ones".length());
+    assertThat(Trees.snapshot(tmp.resolve("out"))).isEqualTo(Trees.snapshot(root));
+  }
+
+  @Test
+  void aCorruptChunkInsideALargeFileIsRefusedAndTheTargetIsLeftAsItWas() throws IOException {
+    Path root = tmp.resolve("t");
+    byte[] data = new byte[4 << 20];
+    new Random(14).nextBytes(data);
+    Trees.write(root.resolve("big.bin"), data);
+    InMemoryChunkStore store = new InMemoryChunkStore();
+    Manifest m = new ArchiveWriter(OPTIONS).write(root, Trees.selection(root), store).manifest();
+    Chunk victim = m.chunks().get(m.chunks().size() * 3 / 4);
+    byte[] raw = Zstd.decompress(store.fetch(victim.sha256()), victim.rawSize());
+    raw[7] ^= 1;
+    store.frames.put(victim.sha256(), Zstd.compress(raw));
+    Path target = tmp.resolve("target");
+
+    assertThatThrownBy(() -> new Restorer(Restorer.Options.defaults()).restore(m, store, target))
+        .isInstanceOfSatisfying(ArchiveException.class, e -> {
+          assertThat(e.reason()).isEqualTo(ArchiveException.Reason.HASH_MISMATCH);
+          assertThat(e.entry()).isEqualTo(victim.sha256());
+        });
+    assertThat(target).doesNotExist();
+    try (var s = Files.list(tmp)) {
+      assertThat(s.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("t");
+    }
+  }
+
+  @Test
   void aChunkThatDoesNotMatchItsHashIsRefusedAndTheTargetIsLeftAsItWas() throws IOException {
     Path root = randomTree(tmp.resolve("t"), 20, 30_000, 5);
     InMemoryChunkStore store = new InMemoryChunkStore();

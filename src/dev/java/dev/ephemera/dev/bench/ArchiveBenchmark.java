@@ -438,7 +438,11 @@ public final class ArchiveBenchmark {
       oursRuns.forEach(r -> rounds.append(String.format(Locale.ROOT, " %.2f", r.seconds())));
       rounds.append(" s, baseline");
       baseRuns.forEach(r -> rounds.append(String.format(Locale.ROOT, " %.2f", r.seconds())));
-      report.add(rounds.append(" s").toString());
+      rounds.append(" s, ratios");
+      for (int i = 0; i < oursRuns.size(); i++) {
+        rounds.append(String.format(Locale.ROOT, " %.2f", oursRuns.get(i).seconds() / baseRuns.get(i).seconds()));
+      }
+      report.add(rounds.toString());
     }
   }
 

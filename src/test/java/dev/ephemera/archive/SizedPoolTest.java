@@ -13,12 +13,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
-class ArrayPoolTest {
+class SizedPoolTest {
   private static final int MIB = 1 << 20;
 
   @Test
   void newArraysAreRoundedUpToTheGranuleAndNeverSmallerThanAsked() {
-    ArrayPool pool = new ArrayPool(4, MIB);
+    SizedPool<byte[]> pool = SizedPool.arrays(4, MIB);
     assertThat(pool.take(1).length).isEqualTo(MIB);
     assertThat(pool.take(MIB).length).isEqualTo(MIB);
     assertThat(pool.take(MIB + 1).length).isEqualTo(2 * MIB);
@@ -28,7 +28,7 @@ class ArrayPoolTest {
 
   @Test
   void takeHandsOutTheSmallestSpareThatFits() {
-    ArrayPool pool = new ArrayPool(4, MIB);
+    SizedPool<byte[]> pool = SizedPool.arrays(4, MIB);
     byte[] one = new byte[MIB];
     byte[] two = new byte[2 * MIB];
     byte[] four = new byte[4 * MIB];
@@ -46,7 +46,7 @@ class ArrayPoolTest {
 
   @Test
   void aSpareTooSmallForEveryRequestStaysForALaterOneInsteadOfBeingDropped() {
-    ArrayPool pool = new ArrayPool(2, MIB);
+    SizedPool<byte[]> pool = SizedPool.arrays(2, MIB);
     byte[] small = new byte[MIB];
     pool.give(small);
 
@@ -58,7 +58,7 @@ class ArrayPoolTest {
 
   @Test
   void aFullPoolKeepsItsLargestSpares() {
-    ArrayPool pool = new ArrayPool(2, MIB);
+    SizedPool<byte[]> pool = SizedPool.arrays(2, MIB);
     byte[] one = new byte[MIB];
     byte[] two = new byte[2 * MIB];
     byte[] three = new byte[3 * MIB];
@@ -75,17 +75,32 @@ class ArrayPoolTest {
   }
 
   @Test
+  void directBuffersComeBackClearedAndOutsideTheHeap() {
+    SizedPool<java.nio.ByteBuffer> pool = SizedPool.direct(2, MIB);
+    java.nio.ByteBuffer b = pool.take(MIB + 1);
+    assertThat(b.isDirect()).isTrue();
+    assertThat(b.capacity()).isEqualTo(2 * MIB);
+    b.position(10).limit(20);
+    pool.give(b);
+
+    java.nio.ByteBuffer again = pool.take(5);
+    assertThat(again).isSameAs(b);
+    assertThat(again.position()).isZero();
+    assertThat(again.limit()).isEqualTo(2 * MIB);
+  }
+
+  @Test
   void aPoolOfNoSparesKeepsNothing() {
-    ArrayPool pool = new ArrayPool(0, MIB);
+    SizedPool<byte[]> pool = SizedPool.arrays(0, MIB);
     pool.give(new byte[MIB]);
     assertThat(pool.spares()).isZero();
-    assertThatThrownBy(() -> new ArrayPool(1, 3)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> new ArrayPool(-1, MIB)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> SizedPool.arrays(1, 3)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> SizedPool.arrays(-1, MIB)).isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
   void underConcurrentUseNoArrayIsHandedToTwoHoldersAtOnce() throws Exception {
-    ArrayPool pool = new ArrayPool(8, 1 << 12);
+    SizedPool<byte[]> pool = SizedPool.arrays(8, 1 << 12);
     Set<byte[]> held = ConcurrentHashMap.newKeySet();
     ExecutorService threads = Executors.newFixedThreadPool(4);
     try {
