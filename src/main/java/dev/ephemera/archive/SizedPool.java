@@ -3,6 +3,7 @@ package dev.ephemera.archive;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.IntFunction;
 import java.util.function.ToIntFunction;
 
@@ -21,6 +22,7 @@ final class SizedPool<T> {
   private final int granule;
   private final IntFunction<T> allocate;
   private final ToIntFunction<T> sizeOf;
+  private final Consumer<T> reuse;
   private final List<T> spares;
 
   /**
@@ -28,8 +30,9 @@ final class SizedPool<T> {
    * @param granule new buffers are rounded up to a multiple of it (a power of two), so they fit later requests too
    * @param allocate a new buffer of exactly that size
    * @param sizeOf a buffer's size
+   * @param reuse what a spare needs before it is handed out again
    */
-  SizedPool(int capacity, int granule, IntFunction<T> allocate, ToIntFunction<T> sizeOf) {
+  SizedPool(int capacity, int granule, IntFunction<T> allocate, ToIntFunction<T> sizeOf, Consumer<T> reuse) {
     if (capacity < 0 || granule < 1 || Integer.bitCount(granule) != 1) {
       throw new IllegalArgumentException("capacity " + capacity + ", granule " + granule);
     }
@@ -37,12 +40,13 @@ final class SizedPool<T> {
     this.granule = granule;
     this.allocate = allocate;
     this.sizeOf = sizeOf;
+    this.reuse = reuse;
     this.spares = new ArrayList<>(capacity);
   }
 
   /** Byte arrays. */
   static SizedPool<byte[]> arrays(int capacity, int granule) {
-    return new SizedPool<>(capacity, granule, byte[]::new, a -> a.length);
+    return new SizedPool<>(capacity, granule, byte[]::new, a -> a.length, a -> {});
   }
 
   /**
@@ -50,7 +54,7 @@ final class SizedPool<T> {
    * without the JDK's copy into a temporary direct buffer). A spare is handed out cleared.
    */
   static SizedPool<ByteBuffer> direct(int capacity, int granule) {
-    return new SizedPool<>(capacity, granule, ByteBuffer::allocateDirect, ByteBuffer::capacity);
+    return new SizedPool<>(capacity, granule, ByteBuffer::allocateDirect, ByteBuffer::capacity, ByteBuffer::clear);
   }
 
   /** A buffer of at least {@code size} bytes: the smallest spare that fits, else a new one. */
@@ -65,9 +69,7 @@ final class SizedPool<T> {
       }
       if (best >= 0) {
         T spare = removeAt(best);
-        if (spare instanceof ByteBuffer b) {
-          b.clear();
-        }
+        reuse.accept(spare);
         return spare;
       }
     }
