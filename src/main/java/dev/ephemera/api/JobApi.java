@@ -522,7 +522,8 @@ public final class JobApi {
       offset += c.rawSize();
     }
     // Write the manifest object before the catalog row: the catalog never names a set whose bytes are incomplete.
-    store.put(manifestKey(setId), verified.toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    String manifestJson = verified.toJson();
+    store.put(manifestKey(setId), manifestJson.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     SetRow row =
         new SetRow(
             setId,
@@ -543,7 +544,7 @@ public final class JobApi {
             digests.archiveSize(),
             (int) verified.fileCount(),
             refs.size(),
-            verified.toJson(),
+            manifestJson,
             null);
     catalog.useTransaction(
         tx -> {

@@ -1,9 +1,11 @@
 package dev.ephemera.archive;
 
+import java.util.HashMap;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A file that changed or vanished while the writer read it. The tar stream stays consistent
@@ -55,13 +57,16 @@ public record FileChange(String path, Kind kind, String detail) {
      * when every selected path below it is; a path the map does not know is not tolerated.
      */
     static Policy perPath(Map<String, Boolean> tolerant) {
+      Map<String, Boolean> own = new HashMap<>(tolerant);
+      // Sorted only when a path the map does not know changes (a parent directory): rare, so not up front.
       // Natural String order: every "dir/..." key sorts between "dir/" and "dir0" ('0' follows '/').
-      NavigableMap<String, Boolean> paths = new TreeMap<>(tolerant);
+      AtomicReference<NavigableMap<String, Boolean>> sorted = new AtomicReference<>();
       return change -> {
-        Boolean own = paths.get(change.path());
-        if (own != null) {
-          return own;
+        Boolean known = own.get(change.path());
+        if (known != null) {
+          return known;
         }
+        NavigableMap<String, Boolean> paths = sorted.updateAndGet(m -> m != null ? m : new TreeMap<>(own));
         Map<String, Boolean> below = paths.subMap(change.path() + "/", true, change.path() + "0", false);
         return !below.isEmpty() && !below.containsValue(false);
       };

@@ -24,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Writes a deterministic POSIX pax tar stream of selected paths under a root: the same tree gives
@@ -113,19 +112,28 @@ public final class TarWriter {
    */
   public Result write(Path root, Collection<String> paths, OutputStream out) throws IOException {
     Path base = root.toAbsolutePath().normalize();
-    TreeSet<String> all = new TreeSet<>(EntryNames.ORDER);
+    // Every path once, with its parents; one sort at the end (the paths mostly come sorted already).
+    Set<String> seen = new HashSet<>();
+    Set<String> parents = new HashSet<>();
+    List<String> all = new ArrayList<>();
     for (String p : paths) {
       String path = p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
       if (EntryNames.problem(path) != null) {
         throw new IllegalArgumentException("not a clean relative path: '" + p + "'");
       }
-      all.add(path);
+      if (seen.add(path)) {
+        all.add(path);
+      }
       for (String parent = EntryNames.parent(path); parent != null; parent = EntryNames.parent(parent)) {
-        if (!all.add(parent)) {
-          break;
+        if (!parents.add(parent)) {
+          break; // and its own parents are there too
+        }
+        if (seen.add(parent)) {
+          all.add(parent);
         }
       }
     }
+    all.sort(EntryNames.ORDER);
 
     List<FileEntry> entries = new ArrayList<>(all.size());
     List<String> warnings = new ArrayList<>();
@@ -157,9 +165,7 @@ public final class TarWriter {
         entries.add(new FileEntry(path, EntryType.DIR, 0, mode, mtime, null, null));
         continue;
       }
-      String asDirectory = path + "/";
-      String below = all.ceiling(asDirectory);
-      if (below != null && below.startsWith(asDirectory)) {
+      if (parents.contains(path)) {
         // Selected paths live below it, so it was a directory when selected.
         change(new FileChange(path, FileChange.Kind.CHANGED, "is no longer a directory"), warnings);
         skippedDirs.add(path);

@@ -2,6 +2,7 @@ package dev.ephemera.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.util.RawValue;
 import dev.ephemera.api.SetView;
 import dev.ephemera.archive.ChunkSink;
 import dev.ephemera.archive.ChunkSource;
@@ -138,7 +139,7 @@ public final class ApiClient {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("name", name);
     body.put("when", when);
-    body.put("manifest", JSON.readTree(manifest.toJson()));
+    body.put("manifest", new RawValue(manifest.toJson())); // written as it is: not parsed into a tree again
     if (sink != null) {
       body.put("upload_session", sink.session());
     }

@@ -16,11 +16,7 @@ import dev.ephemera.rules.Selection;
 import dev.ephemera.rules.SkippedSecret;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.FileVisitResult;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -174,9 +170,8 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     List<String> emptyDirs = List.of();
     if (wholePaths) {
       // PATHs are kept whole: their empty directories too (rules select files only, as buildomat's do).
-      emptyDirs = emptyDirectories(selection.root(), selection);
+      emptyDirs = selection.emptyDirectories();
       relative.addAll(emptyDirs);
-      java.util.Collections.sort(relative);
     }
     ArchiveWriter.Result written;
     ApiClient.UploadSink sink = api.sink();
@@ -252,34 +247,6 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     return defaults
         .withTar(new TarWriter.Options(defaults.tar().hardlinks(), FileChange.Policy.perPath(tolerant)))
         .withStreamDigests(false);
-  }
-
-  /** Empty directories under the selection's root (not following symlinks), relative to it. */
-  private static List<String> emptyDirectories(Path root, Selection selection) throws IOException {
-    List<String> empty = new ArrayList<>();
-    Files.walkFileTree(
-        root,
-        new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-            if (!dir.equals(root) && isEmpty(dir)) {
-              empty.add(root.relativize(dir).toString().replace(java.io.File.separatorChar, '/'));
-            }
-            return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult visitFileFailed(Path file, IOException e) {
-            return FileVisitResult.CONTINUE;
-          }
-        });
-    return empty;
-  }
-
-  private static boolean isEmpty(Path dir) throws IOException {
-    try (var entries = Files.list(dir)) {
-      return entries.findAny().isEmpty();
-    }
   }
 
   private static CliFailure refused(String setName, ApiClient.ApiError e) {

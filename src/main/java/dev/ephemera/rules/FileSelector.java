@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Selects the files a set's output rules name, the way buildomat's agent selects job outputs.
@@ -201,6 +201,8 @@ public final class FileSelector {
     private final String rootLogical;
     private final Path realRoot;
     private final Map<String, Found> found = new HashMap<>();
+    /** Normalised logical paths of the empty directories a {@code **} walk listed, not through a symlink. */
+    private final Set<String> emptyDirectories = new TreeSet<>();
     private final List<String> warnings = new ArrayList<>();
 
     private OutputRule rule;
@@ -258,7 +260,7 @@ public final class FileSelector {
         }
         Set<Object> chain = new HashSet<>();
         chain.add(key.get());
-        recurse(j, logical, fs, chain);
+        recurse(j, logical, fs, chain, false);
       } else if (!component.hasMetachars()) {
         String name = component.source();
         if (name.isEmpty()) {
@@ -314,11 +316,19 @@ public final class FileSelector {
      * The children of directory fs are matched against the component after the {@code **} at j
      * (zero directories), and every child directory is walked the same way (one more directory).
      * chain holds the identities of the directories from where the {@code **} started down to fs,
-     * so a symlink back up the tree is not followed again.
+     * so a symlink back up the tree is not followed again; throughLink: fs was reached through a
+     * symlink to a directory (its emptiness is not recorded then).
      */
-    private void recurse(int j, String logical, Path fs, Set<Object> chain) {
+    private void recurse(int j, String logical, Path fs, Set<Object> chain, boolean throughLink) {
       GlobPattern next = components.get(j + 1);
-      for (Path entry : list(logical, fs)) {
+      List<Path> entries = listing(logical, fs);
+      if (entries == null) {
+        return;
+      }
+      if (entries.isEmpty() && !throughLink) {
+        emptyDirectories.add(normalize(logical));
+      }
+      for (Path entry : entries) {
         String name = entry.getFileName().toString();
         String entryLogical = child(logical, name);
         BasicFileAttributes own;
@@ -350,7 +360,7 @@ public final class FileSelector {
         if (directory) {
           Object identity = key != null ? key : realOrNormal(entry);
           if (chain.add(identity)) {
-            recurse(j, entryLogical, entry, chain);
+            recurse(j, entryLogical, entry, chain, throughLink || own.isSymbolicLink());
             chain.remove(identity);
           }
         }
@@ -441,7 +451,9 @@ public final class FileSelector {
       List<Selected> entries = new ArrayList<>();
       List<String> selectedRaw = new ArrayList<>();
       List<SkippedSecret> skipped = new ArrayList<>();
-      for (Map.Entry<String, Found> e : new TreeMap<>(found).entrySet()) {
+      List<Map.Entry<String, Found>> inOrder = new ArrayList<>(found.entrySet());
+      inOrder.sort(Map.Entry.comparingByKey());
+      for (Map.Entry<String, Found> e : inOrder) {
         String normal = e.getKey();
         Found f = e.getValue();
         Optional<String> relative = relativeToRoot(normal);
@@ -486,7 +498,13 @@ public final class FileSelector {
         }
       }
       entries.sort((a, b) -> a.relativePath().compareTo(b.relativePath()));
-      return new Selection(toFilesystem(rootLogical), entries, warnings, errors, skipped);
+      List<String> empty = new ArrayList<>();
+      for (String normal : emptyDirectories) {
+        if (!excluded(normal)) {
+          relativeToRoot(normal).ifPresent(empty::add);
+        }
+      }
+      return new Selection(toFilesystem(rootLogical), entries, warnings, errors, skipped, empty);
     }
 
     private Optional<String> relativeToRoot(String normal) {
@@ -501,6 +519,12 @@ public final class FileSelector {
     }
 
     private List<Path> list(String logical, Path directory) {
+      List<Path> entries = listing(logical, directory);
+      return entries == null ? List.of() : entries;
+    }
+
+    /** The directory's entries, or null (and a warning) when it cannot be read. */
+    private List<Path> listing(String logical, Path directory) {
       List<Path> entries = new ArrayList<>();
       try (DirectoryStream<Path> stream = Files.newDirectoryStream(directory)) {
         for (Path entry : stream) {
@@ -508,6 +532,7 @@ public final class FileSelector {
         }
       } catch (IOException | RuntimeException e) {
         warnings.add("cannot read directory " + logical + ": " + e);
+        return null;
       }
       return entries;
     }

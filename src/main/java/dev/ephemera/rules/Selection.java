@@ -17,19 +17,25 @@ import java.util.List;
  *     repeated here
  * @param errors required ({@code =}) rules that selected nothing
  * @param skippedSecrets files left out by the secrets deny-list, sorted by path
+ * @param emptyDirectories directories a {@code **} walk found empty (no entry at all), relative to
+ *     the root and sorted, not counting the root itself, excluded paths or directories reached
+ *     through a symlink: what {@code persist NAME PATH} keeps besides the files, since rules select
+ *     files only
  */
 public record Selection(
     Path root,
     List<Selected> entries,
     List<String> warnings,
     List<String> errors,
-    List<SkippedSecret> skippedSecrets) {
+    List<SkippedSecret> skippedSecrets,
+    List<String> emptyDirectories) {
 
   public Selection {
     entries = List.copyOf(entries);
     warnings = List.copyOf(warnings);
     errors = List.copyOf(errors);
     skippedSecrets = List.copyOf(skippedSecrets);
+    emptyDirectories = List.copyOf(emptyDirectories);
   }
 
   /** Whether no {@code =} rule went unmatched. */

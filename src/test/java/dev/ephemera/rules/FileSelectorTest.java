@@ -350,6 +350,25 @@ class FileSelectorTest {
   }
 
   @Test
+  void theWalkReportsTheEmptyDirectoriesItListedButNotThroughSymlinksOrExcludedOnes() throws IOException {
+    file("w/a.txt");
+    dir("w/empty");
+    dir("w/sub/deep/empty too");
+    dir("w/skipped/empty");
+    file("w/holds-only-a-secret/.netrc");
+    dir("elsewhere/lib/empty");
+    link("w/lib", fs.resolve("elsewhere/lib").toString());
+    dir("outside/empty");
+
+    Selection selection = select("/w/**/*", "!/w/skipped/**");
+
+    assertThat(selection.emptyDirectories()).containsExactly("empty", "sub/deep/empty too");
+    assertThat(relative(selection)).containsExactly("a.txt");
+    assertThat(select("/w/*").emptyDirectories()).as("no ** walk, no listing of every directory").isEmpty();
+    assertThat(select("/w/empty/**/*").emptyDirectories()).as("not the root itself").isEmpty();
+  }
+
+  @Test
   void danglingSymlinkIsNotSelected() throws IOException {
     file("w/a.txt");
     link("w/gone", "nowhere");
