@@ -185,6 +185,11 @@ public final class ArchiveWriter {
   /** A chunk's fate: its stored size, and the frame when this run produced it and the archive digest still needs it. */
   private record Stored(String sha256, long storedSize, ChunkSource.Frame frame, boolean uploaded) {}
 
+  /** The most frames held at once: the window's, and the archive digest's queue when it is computed here. */
+  private static int framesOutAtOnce(Options options) {
+    return options.streamDigests() ? 2 * options.maxInFlightChunks() + 1 : options.maxInFlightChunks();
+  }
+
   /**
    * One persist: owns the pools and the pipeline state; touched by one thread at a time (the
    * chunker thread while chunks flow, then the caller's thread for {@link #finish}).
@@ -209,9 +214,11 @@ public final class ArchiveWriter {
     /**
      * Arrays frames are compressed into, back once the frame is stored (and digested, when the archive digest is
      * computed here): a persist of 540 MB otherwise allocated 400 MB of frame arrays (JFR) that the young collections
-     * went through.
+     * went through. It keeps as many spares as can be out at once, so none is dropped only to be allocated again: the
+     * frames of the window's chunks, plus, while the archive digest is computed here, those queued for it (at most one
+     * more than the window; see {@link #drainHead}).
      */
-    private final SizedPool<byte[]> frames = SizedPool.arrays(options.maxInFlightChunks() + 2, 1 << 20);
+    private final SizedPool<byte[]> frames = SizedPool.arrays(framesOutAtOnce(options), 1 << 20);
     private final MessageDigest tarSha = Sha256.newDigest();
     private final MessageDigest archiveSha = Sha256.newDigest();
     private final int batchSize = Math.max(1, options.maxInFlightChunks() / 2);
