@@ -96,7 +96,8 @@ public final class DevStack implements AutoCloseable {
     StandaloneKafka kafka = StandaloneKafka.start(data.resolve("kafka"), kafkaPort, kafkaPort + 1);
     parts.add(kafka);
     log.println("ephemera: starting PostgreSQL on 127.0.0.1:" + pgPort + " ...");
-    EmbeddedPostgresServer pg = EmbeddedPostgresServer.start(data.resolve("postgres"), pgPort);
+    // Stopped by close(), after the worker and Kafka (main's shutdown hook), not by a hook of its own.
+    EmbeddedPostgresServer pg = EmbeddedPostgresServer.start(data.resolve("postgres"), pgPort, false);
     parts.add(pg);
     createDatabase(pg, "ephemera");
 

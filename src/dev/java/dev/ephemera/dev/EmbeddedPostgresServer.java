@@ -21,9 +21,20 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     this.postgres = postgres;
   }
 
+  /** Starts a server that also stops by itself when the JVM exits (for callers that may not close it). */
   public static EmbeddedPostgresServer start(Path dataDir, int port) throws IOException {
+    return start(dataDir, port, true);
+  }
+
+  /**
+   * @param stopAtExit stop the server in a shutdown hook of its own. A caller that closes it in order, after what uses
+   *     it, passes false: shutdown hooks run all at once, so the server's own would stop PostgreSQL under a worker that
+   *     is still draining (its outbox then waited 30 s for a connection before {@code make run} could exit)
+   */
+  public static EmbeddedPostgresServer start(Path dataDir, int port, boolean stopAtExit) throws IOException {
     EmbeddedPostgres.Builder builder =
         EmbeddedPostgres.builder()
+            .setRegisterShutdownHook(stopAtExit)
             .setPGStartupWait(Duration.ofSeconds(60))
             .setServerConfig("max_connections", "200")
             .setServerConfig("fsync", dataDir == null ? "off" : "on");
