@@ -279,17 +279,13 @@ public final class ArchiveBenchmark {
         log(label + ": warm-up persist, fetch and persist again " + w + " of " + warmups
             + " (not measured; --warmups N, --no-warmup)");
         emptyChunks();
-        String job = startJob();
         String warmSet =
-            ephemera(job, "persist", name + "-warmup", tree.toString(), "--json").json().get("set_id").asText();
-        completeJob(job);
+            ephemeraInJob("persist", name + "-warmup", tree.toString(), "--json").json().get("set_id").asText();
         awaitLive(warmSet);
         fetchLikeARestore(warmSet);
         // and the same tree again: every chunk present, the path of a persist after a small change (the worker answers
         // `present` and reads every reused chunk back for its digests, a path the cold persists never take)
-        String again = startJob();
-        ephemera(again, "persist", name + "-warmup", tree.toString(), "--json");
-        completeJob(again);
+        ephemeraInJob("persist", name + "-warmup", tree.toString(), "--json");
       }
       warmedUp = true;
     }
@@ -360,9 +356,7 @@ public final class ArchiveBenchmark {
         baseRestore.add(timed(baselineRestore));
         sh("sync");
       }
-      String job = startJob();
-      restore.add(ephemera(job, "restore", name, "--json"));
-      completeJob(job);
+      restore.add(ephemeraInJob("restore", name, "--json"));
       if (!baselineFirst(r)) {
         sh("sync");
         baseRestore.add(timed(baselineRestore));
@@ -398,9 +392,7 @@ public final class ArchiveBenchmark {
       if (baselineFirst(r)) {
         baseWarm.add(timed(baselinePersist));
       }
-      String job = startJob();
-      warm.add(ephemera(job, "persist", name, tree.toString(), "--json"));
-      completeJob(job);
+      warm.add(ephemeraInJob("persist", name, tree.toString(), "--json"));
       if (!baselineFirst(r)) {
         baseWarm.add(timed(baselinePersist));
       }
@@ -511,6 +503,14 @@ public final class ArchiveBenchmark {
     jobCounter++;
     return admin("emit", "started", "--bootstrap", bootstrap, "--push", "--branch", BRANCH, "--repo-id", "4242",
         "--job-name", "bench-" + jobCounter);
+  }
+
+  /** One CLI run in a job of its own: started, the command, completed. */
+  private Run ephemeraInJob(String... args) throws Exception {
+    String job = startJob();
+    Run run = ephemera(job, args);
+    completeJob(job);
+    return run;
   }
 
   private void completeJob(String job) {
