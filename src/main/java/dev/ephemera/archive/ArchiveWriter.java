@@ -117,8 +117,25 @@ public final class ArchiveWriter {
    * @param chunksUploaded chunks compressed and stored by this persist
    * @param bytesUploaded stored (compressed) bytes sent to the sink
    * @param chunksReused chunks the sink already had (or that repeated earlier in the stream)
+   * @param fileBytesRead bytes of file content read from disk
+   * @param filesCacheUsed whether chunks of the last restored set stood for files that were not read
    */
-  public record Result(Manifest manifest, long chunksUploaded, long bytesUploaded, long chunksReused) {}
+  public record Result(
+      Manifest manifest, long chunksUploaded, long bytesUploaded, long chunksReused, long fileBytesRead,
+      boolean filesCacheUsed) {}
+
+  /** Where the per-file sha256 of the restored set come from (its manifest): asked only when a file is unchanged. */
+  @FunctionalInterface
+  public interface FileDigests {
+    /** sha256 by path of every regular file of the restored set. */
+    Map<String, String> load() throws IOException;
+  }
+
+  /**
+   * The least share of the stream that must be unchanged for the record to be used: below it every file is read
+   * anyway, and the usual path overlaps reading with chunking on two threads.
+   */
+  static final double MIN_REUSED_SHARE = 0.1;
 
   private final Options options;
 
@@ -134,6 +151,34 @@ public final class ArchiveWriter {
    * @throws FileChangedException when a file changed and the tar options' policy does not tolerate it
    */
   public Result write(Path root, Collection<String> paths, ChunkSink sink) throws IOException {
+    TarWriter tar = new TarWriter(options.tar());
+    return write(tar, tar.plan(root, paths), sink);
+  }
+
+  /**
+   * As {@link #write(Path, Collection, ChunkSink)}, reusing unread what {@code record} (of the set last restored into
+   * {@code root}) proves unchanged: see {@link ReusedStream}. The manifest and chunks are the same as without it.
+   *
+   * @throws ReusedStream.ReuseFailed when the record turned out unusable midway (a file changed while read, the sink
+   *     lost a chunk); nothing was registered: write again without it, with a new sink session
+   */
+  public Result write(
+      Path root, Collection<String> paths, ChunkSink sink, FilesCache.Record record, FileDigests digests)
+      throws IOException {
+    TarWriter tar = new TarWriter(options.tar());
+    TarWriter.Plan plan = tar.plan(root, paths);
+    if (!record.root().equals(plan.root()) || options.streamDigests()) {
+      return write(tar, plan, sink);
+    }
+    ReusedStream stream = new ReusedStream(plan, record, digests, options.tar().hardlinks());
+    if (stream.matchedBytes() < MIN_REUSED_SHARE * stream.size()) {
+      stream.close();
+      return write(tar, plan, sink);
+    }
+    return write(stream, sink);
+  }
+
+  private Result write(TarWriter tarWriter, TarWriter.Plan plan, ChunkSink sink) throws IOException {
     ExecutorService chunker = Concurrency.pool("chunker", 1);
     try (Run run = new Run(sink)) {
       // Reading and hashing files (this thread) overlaps with chunking and the pipeline (chunker).
@@ -150,15 +195,83 @@ public final class ArchiveWriter {
               });
       TarWriter.Result tar;
       try (OutputStream out = handoff.output(chunking)) {
-        tar = new TarWriter(options.tar()).write(root, paths, out);
+        tar = tarWriter.write(plan, out);
       } catch (IOException | RuntimeException | Error e) {
         handoff.abort();
         throw e;
       }
       await(chunking);
-      return run.finish(root.toAbsolutePath().normalize(), tar);
+      return run.finish(plan.root(), tar, -1, false);
     } finally {
       chunker.shutdownNow();
+    }
+  }
+
+  /**
+   * Writes the stream {@code stream} lays out, reading only what its record cannot stand for: wherever the chunker
+   * stands at the start of one of the restored set's chunks lying in unchanged entries, that chunk is taken by name
+   * (the sink is asked whether it still has it) and the stream skipped past it; everything else is read and cut as
+   * {@link #write} would, so the chunks are the same as a persist that reads every file makes.
+   *
+   * @throws ReusedStream.ReuseFailed when the record cannot be used after all (a file changed while read, the store
+   *     lost a chunk): nothing was registered, and a persist without the record is the way on
+   */
+  Result write(ReusedStream stream, ChunkSink sink) throws IOException {
+    if (options.streamDigests()) {
+      throw new IllegalStateException("reusing chunks unread needs the stream digests left to the store's side");
+    }
+    FastCdc cdc = new FastCdc(options.chunking());
+    int max = options.chunking().maxSize();
+    try (Run run = new Run(sink); stream) {
+      byte[] buf = new byte[2 * max];
+      int start = 0;
+      int end = 0;
+      long at = 0; // stream position of buf[start]
+      long total = stream.size();
+      while (at < total) {
+        List<Chunk> reuse = stream.reusableAt(at);
+        if (!reuse.isEmpty()) {
+          for (Chunk c : reuse) {
+            run.onKnownChunk(c.sha256(), c.rawSize());
+            at += c.rawSize();
+            if (end - start > c.rawSize()) {
+              start += c.rawSize();
+            } else {
+              start = end = 0;
+            }
+          }
+          if (start == end) {
+            stream.seek(at);
+          }
+          continue;
+        }
+        // Read no further than the cut: what lies past it may be a reused chunk, never read at all.
+        int want = (int) Math.min(max, total - at);
+        if (start + want > buf.length) {
+          System.arraycopy(buf, start, buf, 0, end - start);
+          end -= start;
+          start = 0;
+        }
+        int length = -1;
+        for (int step = Math.min(want, Math.max(2 * options.chunking().minSize(), 256 * 1024)); length < 0;
+            step = Math.min(want, 2 * step)) {
+          while (end - start < step) {
+            int n = stream.read(buf, end, step - (end - start));
+            if (n < 0) {
+              throw new IllegalStateException("stream ended at " + (at + end - start) + " of " + total);
+            }
+            end += n;
+          }
+          int have = Math.min(end - start, want);
+          length = have == want ? cdc.cut(buf, start, want) : cdc.cutWithin(buf, start, have);
+        }
+        byte[] chunk = run.buffer(length);
+        System.arraycopy(buf, start, chunk, 0, length);
+        start += length;
+        at += length;
+        run.onChunk(chunk, length);
+      }
+      return run.finish(stream.root(), stream.finish(), stream.bytesRead(), true);
     }
   }
 
@@ -265,7 +378,16 @@ public final class ArchiveWriter {
           options.streamDigests()
               ? CompletableFuture.runAsync(() -> tarSha.update(raw, 0, length), digest)
               : CompletableFuture.<Void>completedFuture(null);
-      batch.add(new Pending(raw, length, hash, tarDigested));
+      add(new Pending(raw, length, hash, tarDigested));
+    }
+
+    /** A chunk known by name only (its bytes unread): the sink must still have it. */
+    void onKnownChunk(String sha256, int length) throws IOException {
+      add(new Pending(null, length, CompletableFuture.completedFuture(sha256), CompletableFuture.completedFuture(null)));
+    }
+
+    private void add(Pending pending) throws IOException {
+      batch.add(pending);
       if (batch.size() >= batchSize) {
         flushBatch();
       }
@@ -323,6 +445,13 @@ public final class ArchiveWriter {
       CompletableFuture<Long> mine = ours.get(sha);
       if (mine == null && present.containsKey(sha)) {
         return CompletableFuture.completedFuture(new Stored(sha, present.get(sha), null, false));
+      }
+      if (p.raw == null) {
+        if (mine != null) {
+          return mine.thenApply(size -> new Stored(sha, size, null, false));
+        }
+        return CompletableFuture.failedFuture(
+            new ReusedStream.ReuseFailed("the store no longer has chunk " + sha + " of the restored set"));
       }
       if (mine == null) {
         mine = ours.putIfAbsent(sha, claim);
@@ -401,7 +530,7 @@ public final class ArchiveWriter {
       await(p.tarDigested);
       chunks.add(new Chunk(s.sha256(), p.length, s.storedSize()));
       // Hashed, digested, compressed and stored: nothing reads the array any more.
-      if (p.raw.length == options.chunking().maxSize()) {
+      if (p.raw != null && p.raw.length == options.chunking().maxSize()) {
         rawBuffers.offer(p.raw);
       }
       if (s.frame() == null) {
@@ -429,7 +558,8 @@ public final class ArchiveWriter {
       }
     }
 
-    Result finish(Path root, TarWriter.Result tar) throws IOException {
+    /** @param fileBytesRead file content read, or -1: all of it (every file was read) */
+    Result finish(Path root, TarWriter.Result tar, long fileBytesRead, boolean filesCacheUsed) throws IOException {
       if (!batch.isEmpty()) {
         flushBatch();
       }
@@ -462,7 +592,11 @@ public final class ArchiveWriter {
               archiveSize,
               fileCount,
               tar.warnings());
-      return new Result(manifest, uploaded, uploadedBytes, reused);
+      long read = fileBytesRead;
+      if (read < 0) {
+        read = tar.entries().stream().filter(e -> e.type() == EntryType.FILE).mapToLong(Manifest.FileEntry::size).sum();
+      }
+      return new Result(manifest, uploaded, uploadedBytes, reused, read, filesCacheUsed);
     }
 
     @Override

@@ -79,11 +79,16 @@ public final class FastCdc {
    * otherwise the cut would depend on how the stream was buffered.
    */
   public int cut(byte[] data, int off, int len) {
-    int max = params.maxSize();
     if (len <= params.minSize()) {
       return len;
     }
-    int n = Math.min(len, max);
+    int c = scan(data, off, len);
+    return c > 0 ? c : Math.min(len, params.maxSize());
+  }
+
+  /** The first cut point within {@code min(len, maxSize)} bytes (len > minSize), or -1 when there is none. */
+  private int scan(byte[] data, int off, int len) {
+    int n = Math.min(len, params.maxSize());
     int normal = Math.min(params.avgSize(), n);
     long[] gear = GEAR;
     long small = maskSmall;
@@ -102,7 +107,19 @@ public final class FastCdc {
         return i + 1;
       }
     }
-    return n;
+    return -1;
+  }
+
+  /**
+   * Length of the chunk starting at {@code data[off]} when {@code len} bytes already decide it (a cut point lies within
+   * them, or they reach the maximum size); -1 when more bytes are needed. Where it answers, it answers as {@link #cut}
+   * would given any more bytes: a cut is the first point that qualifies. Lets a reader stop reading at the cut.
+   */
+  public int cutWithin(byte[] data, int off, int len) {
+    if (len >= params.maxSize()) {
+      return cut(data, off, len);
+    }
+    return len <= params.minSize() ? -1 : scan(data, off, len);
   }
 
   /** Chunk lengths of a whole array, in order. */

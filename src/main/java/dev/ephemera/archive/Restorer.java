@@ -79,10 +79,11 @@ public final class Restorer {
    * @param entries entries extracted (implied directories included)
    * @param fileBytes bytes of file content written
    * @param warnings what was tolerated (setuid/setgid dropped, ...)
+   * @param layout where each entry was in the tar stream (a restore's, for a {@link FilesCache}); null for an unpack
    */
   public record Result(
       Path target, String tarSha256, long tarSize, String archiveSha256, long archiveSize, long entries,
-      long fileBytes, List<String> warnings) {}
+      long fileBytes, List<String> warnings, FilesCache.Layout layout) {}
 
   private final Options options;
 
@@ -106,6 +107,7 @@ public final class Restorer {
       return extractAndCommit(
           chunks,
           target,
+          true,
           () -> {
             // The extractor read the stream to its end (zero padding included), so every chunk was handed out, each
             // one verified against its hash: the stream is the one the worker computed the manifest's tar_sha256 from
@@ -170,6 +172,7 @@ public final class Restorer {
         .extractAndCommit(
             tar,
             dir,
+            false,
             () -> {
               // The tar reader read to the end of the decompressed stream, so the compressed stream
               // was read to its end too.
@@ -184,7 +187,7 @@ public final class Restorer {
     String[] verify() throws IOException;
   }
 
-  private Result extractAndCommit(InputStream tar, Path requestedTarget, Verification verification)
+  private Result extractAndCommit(InputStream tar, Path requestedTarget, boolean layout, Verification verification)
       throws IOException {
     Path target = resolveTarget(requestedTarget);
     Path parent = target.getParent();
@@ -204,12 +207,12 @@ public final class Restorer {
         stagingParent.resolve(stagingPrefix + ProcessHandle.current().pid() + "-" + randomSuffix());
     Files.createDirectory(staging);
     try {
-      SafeExtractor.Extraction x = new SafeExtractor(options.limits()).extract(tar, staging);
+      SafeExtractor.Extraction x = new SafeExtractor(options.limits()).extract(tar, staging, layout);
       String[] digests = verification.verify();
       commit(staging, target, x.entries());
       return new Result(
           target, digests[0], Long.parseLong(digests[1]), digests[2], Long.parseLong(digests[3]),
-          x.entries().size(), x.fileBytes(), x.warnings());
+          x.entries().size(), x.fileBytes(), x.warnings(), x.layout());
     } finally {
       deleteTree(staging);
     }

@@ -52,8 +52,10 @@ public final class SafeExtractor {
    * @param entries everything extracted, in stream order (implied directories when first needed)
    * @param warnings what was tolerated (dropped setuid/setgid bits, ignored entries)
    * @param fileBytes bytes of file content written
+   * @param layout where each entry sat in the stream, when asked for ({@link #extract(InputStream, Path, boolean)});
+   *     else null
    */
-  public record Extraction(List<Extracted> entries, List<String> warnings, long fileBytes) {}
+  public record Extraction(List<Extracted> entries, List<String> warnings, long fileBytes, FilesCache.Layout layout) {}
 
   private static final int COPY_BUFFER = 256 * 1024;
   private static final int DEFAULT_DIR_MODE = 0755;
@@ -92,15 +94,22 @@ public final class SafeExtractor {
    * which must be an existing empty directory that nothing else writes to.
    */
   public Extraction extract(InputStream tar, Path staging) throws IOException {
+    return extract(tar, staging, false);
+  }
+
+  /** As {@link #extract(InputStream, Path)}; with {@code layout}, also where each entry was in the stream. */
+  public Extraction extract(InputStream tar, Path staging, boolean layout) throws IOException {
     try (FileWriters files = new FileWriters(writers, POOLED_BYTES_MAX)) {
-      Extraction x = extract(tar, staging, files);
+      Extraction x = extract(tar, staging, files, layout);
       files.finish();
       return x;
     }
   }
 
-  private Extraction extract(InputStream tar, Path staging, FileWriters files) throws IOException {
-    TarReader reader = new TarReader(tar);
+  private Extraction extract(InputStream tar, Path staging, FileWriters files, boolean recordLayout)
+      throws IOException {
+    TarReader reader = new TarReader(tar, recordLayout);
+    List<FilesCache.Entry> layout = recordLayout ? new ArrayList<>() : null;
     Map<String, Integer> index = new HashMap<>(); // path -> position in entries
     List<Extracted> entries = new ArrayList<>();
     List<String> warnings = new ArrayList<>();
@@ -180,8 +189,12 @@ public final class SafeExtractor {
       }
       index.put(name, entries.size());
       entries.add(new Extracted(name, type, mode, h.mtime(), true));
+      if (layout != null) {
+        layout.add(new FilesCache.Entry(name, reader.headerStart(), reader.headerHash()));
+      }
     }
-    return new Extraction(entries, warnings, fileBytes);
+    return new Extraction(
+        entries, warnings, fileBytes, layout == null ? null : new FilesCache.Layout(layout, reader.position()));
   }
 
   /** Strips "./" prefixes and a trailing '/', then refuses what is not a clean relative name. */

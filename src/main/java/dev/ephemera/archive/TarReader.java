@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Instant;
 
 /**
@@ -22,17 +23,61 @@ final class TarReader {
 
   private final InputStream in;
   private final byte[] block = new byte[TarFormat.BLOCK];
+  /** Digests each entry's header bytes (extended headers included) when the layout is recorded; else null. */
+  private final MessageDigest headerDigest;
+  private boolean hashing;
   private long remaining;
   private int padding;
   private String current = null;
+  /** Bytes consumed from the stream. */
+  private long position;
+  private long headerStart = -1;
+  private byte[] headerHash;
 
   TarReader(InputStream in) {
+    this(in, false);
+  }
+
+  /**
+   * @param layout record where each entry's header starts in the stream and a digest of its header bytes ({@link
+   *     #headerStart()}, {@link #headerHash()}): what a {@link FilesCache} needs
+   */
+  TarReader(InputStream in, boolean layout) {
     this.in = in;
+    this.headerDigest = layout ? Sha256.newDigest() : null;
+  }
+
+  /** Stream offset of the last entry's first header byte (its extended headers', if any). */
+  long headerStart() {
+    return headerStart;
+  }
+
+  /** The first 16 bytes of the sha256 of the last entry's header bytes; null unless the layout is recorded. */
+  byte[] headerHash() {
+    return headerHash;
+  }
+
+  /** Stream offset of the next byte to be read: after the end-of-archive marker, where that marker starts. */
+  long position() {
+    return position;
   }
 
   /** The next entry, or {@code null} after the end-of-archive marker (the rest must be zeros). */
   Header next() throws IOException {
     skipRest();
+    headerStart = position;
+    if (headerDigest != null) {
+      headerDigest.reset();
+      hashing = true;
+    }
+    try {
+      return nextHeader();
+    } finally {
+      hashing = false;
+    }
+  }
+
+  private Header nextHeader() throws IOException {
     String paxPath = null;
     String paxLink = null;
     Long paxSize = null;
@@ -47,10 +92,13 @@ final class TarReader {
         throw new ArchiveException(Reason.TRUNCATED, null, "stream ended without an end-of-archive marker");
       }
       if (TarFormat.isZeroBlock(block)) {
+        long marker = position - TarFormat.BLOCK;
         if (!readBlock(true) || !TarFormat.isZeroBlock(block)) {
           throw new ArchiveException(Reason.TRUNCATED, null, "incomplete end-of-archive marker");
         }
         drainZeros();
+        position = marker;
+        headerStart = marker;
         return null;
       }
       if (!TarFormat.checksumOk(block)) {
@@ -107,6 +155,9 @@ final class TarReader {
           // other entry is skipped by skipRest() like tar(1) does.
           remaining = entrySize;
           padding = (int) ((TarFormat.BLOCK - (entrySize % TarFormat.BLOCK)) % TarFormat.BLOCK);
+          if (headerDigest != null) {
+            headerHash = java.util.Arrays.copyOf(headerDigest.digest(), FilesCache.HEADER_HASH_BYTES);
+          }
           return new Header(name, type, mode, entrySize, mtime, link);
         }
       }
@@ -123,6 +174,7 @@ final class TarReader {
       throw new ArchiveException(Reason.TRUNCATED, current, "stream ended inside the entry's data");
     }
     remaining -= n;
+    position += n;
     return n;
   }
 
@@ -150,6 +202,7 @@ final class TarReader {
       throw new ArchiveException(Reason.TRUNCATED, current, "stream ended inside the entry's data");
     }
     remaining -= view.remaining();
+    position += view.remaining();
     return view;
   }
 
@@ -253,6 +306,10 @@ final class TarReader {
       }
       got += n;
     }
+    position += TarFormat.BLOCK;
+    if (hashing) {
+      headerDigest.update(block, 0, TarFormat.BLOCK);
+    }
     return true;
   }
 
@@ -264,6 +321,10 @@ final class TarReader {
         throw new ArchiveException(Reason.TRUNCATED, name, "stream ended inside the entry");
       }
       got += n;
+    }
+    position += len;
+    if (hashing) {
+      headerDigest.update(b, 0, len);
     }
   }
 

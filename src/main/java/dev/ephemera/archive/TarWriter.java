@@ -72,7 +72,7 @@ public final class TarWriter {
   }
 
   private static final int COPY_BUFFER = 256 * 1024;
-  private static final String ATTRIBUTES = "unix:mode,ino,dev,nlink,size,lastModifiedTime";
+  static final String ATTRIBUTES = "unix:mode,ino,dev,nlink,size,lastModifiedTime,ctime";
   private static final int S_IFMT = 0170000;
   private static final int S_IFREG = 0100000;
   private static final int S_IFDIR = 0040000;
@@ -103,6 +103,36 @@ public final class TarWriter {
   }
 
   /**
+   * One entry the stream will hold, as decided from its lstat (nothing read yet).
+   *
+   * @param path relative path
+   * @param type {@code FILE}, {@code DIR} or {@code SYMLINK} (whether a file becomes a hardlink entry is decided while
+   *     writing, by the files written before it)
+   * @param mode permission bits as they will be stored
+   * @param mtime as it will be stored
+   * @param size content bytes of a file (0 otherwise)
+   * @param linkTarget a symlink's target as it will be stored
+   * @param attrs a file's lstat ({@code unix:mode,ino,dev,nlink,size,lastModifiedTime,ctime}); null otherwise
+   */
+  record Planned(
+      String path, EntryType type, int mode, Instant mtime, long size, String linkTarget, Map<String, Object> attrs) {
+
+    /** The (dev, ino) of a file that has other names, when hardlinks are written as such; else null. */
+    List<Object> inode(boolean hardlinks) {
+      return hardlinks && type == EntryType.FILE && (Integer) attrs.get("nlink") > 1
+          ? List.of(attrs.get("dev"), attrs.get("ino"))
+          : null;
+    }
+  }
+
+  /**
+   * What a stream will hold: its entries in stream order, and what was reported while deciding.
+   *
+   * @param root absolute, normalised directory the paths are relative to
+   */
+  record Plan(Path root, List<Planned> entries, List<String> warnings) {}
+
+  /**
    * Writes the tar stream of {@code paths} (relative to {@code root}; regular files, symlinks and
    * empty directories; any order, duplicates ignored) to {@code out}, ending with the end-of-archive
    * marker. Does not close {@code out}.
@@ -111,6 +141,17 @@ public final class TarWriter {
    * @throws FileChangedException when a file changed or vanished and the policy does not tolerate it
    */
   public Result write(Path root, Collection<String> paths, OutputStream out) throws IOException {
+    return write(plan(root, paths), out);
+  }
+
+  /**
+   * Decides every entry of the stream of {@code paths} from an lstat of each (and a readlink of each symlink): the
+   * parents of every path, in order; what is skipped, with a warning.
+   *
+   * @throws IllegalArgumentException when a path is not a clean relative path
+   * @throws FileChangedException when a file vanished and the policy does not tolerate it
+   */
+  Plan plan(Path root, Collection<String> paths) throws IOException {
     Path base = root.toAbsolutePath().normalize();
     // Every path once, with its parents; one sort at the end (the paths mostly come sorted already).
     Set<String> seen = new HashSet<>();
@@ -135,13 +176,9 @@ public final class TarWriter {
     }
     all.sort(EntryNames.ORDER);
 
-    List<FileEntry> entries = new ArrayList<>(all.size());
+    List<Planned> planned = new ArrayList<>(all.size());
     List<String> warnings = new ArrayList<>();
-    Map<List<Object>, FileEntry> inodes = new HashMap<>();
     Set<String> skippedDirs = new HashSet<>();
-    MessageDigest sha = Sha256.newDigest();
-    long written = 0;
-
     for (String path : all) {
       if (underSkipped(path, skippedDirs)) {
         continue;
@@ -161,8 +198,7 @@ public final class TarWriter {
       int fileType = rawMode & S_IFMT;
 
       if (fileType == S_IFDIR) {
-        written += TarFormat.writeHeader(out, block, path + "/", TarFormat.TYPE_DIR, mode, 0, mtime, null);
-        entries.add(new FileEntry(path, EntryType.DIR, 0, mode, mtime, null, null));
+        planned.add(new Planned(path, EntryType.DIR, mode, mtime, 0, null, null));
         continue;
       }
       if (parents.contains(path)) {
@@ -175,39 +211,72 @@ public final class TarWriter {
         warnings.add(path + ": setuid/setgid bits dropped");
       }
       if (fileType == S_IFLNK) {
-        written += writeSymlink(base, path, file, mode, mtime, entries, warnings, out);
+        String target = symlinkTarget(base, path, file, warnings);
+        if (target != null) {
+          planned.add(new Planned(path, EntryType.SYMLINK, mode, mtime, 0, target, null));
+        }
       } else if (fileType == S_IFREG) {
-        long size = (Long) attrs.get("size");
-        List<Object> inode = List.of(attrs.get("dev"), attrs.get("ino"));
-        FileEntry first = options.hardlinks() && (Integer) attrs.get("nlink") > 1 ? inodes.get(inode) : null;
-        if (first != null) {
-          written += TarFormat.writeHeader(out, block, path, TarFormat.TYPE_HARDLINK, mode, 0, mtime, first.path());
-          entries.add(new FileEntry(path, EntryType.HARDLINK, 0, mode, mtime, first.sha256(), first.path()));
-          continue;
-        }
-        long before = written;
-        written += writeFile(path, file, mode, mtime, size, attrs, sha, entries, warnings, out);
-        if (written > before && options.hardlinks() && (Integer) attrs.get("nlink") > 1) {
-          inodes.put(inode, entries.get(entries.size() - 1));
-        }
+        planned.add(new Planned(path, EntryType.FILE, mode, mtime, (Long) attrs.get("size"), null, attrs));
       } else {
         warnings.add(path + ": not a regular file, directory or symlink; skipped");
+      }
+    }
+    return new Plan(base, planned, warnings);
+  }
+
+  /** Writes the planned stream: every file read (and hashed) now, its lstat checked again once read. */
+  Result write(Plan plan, OutputStream out) throws IOException {
+    List<FileEntry> entries = new ArrayList<>(plan.entries().size());
+    List<String> warnings = new ArrayList<>(plan.warnings());
+    Map<List<Object>, FileEntry> inodes = new HashMap<>();
+    MessageDigest sha = Sha256.newDigest();
+    long written = 0;
+    for (Planned p : plan.entries()) {
+      String path = p.path();
+      switch (p.type()) {
+        case DIR -> {
+          written += TarFormat.writeHeader(out, block, path + "/", TarFormat.TYPE_DIR, p.mode(), 0, p.mtime(), null);
+          entries.add(new FileEntry(path, EntryType.DIR, 0, p.mode(), p.mtime(), null, null));
+        }
+        case SYMLINK -> {
+          entries.add(new FileEntry(path, EntryType.SYMLINK, 0, p.mode(), p.mtime(), null, p.linkTarget()));
+          written +=
+              TarFormat.writeHeader(out, block, path, TarFormat.TYPE_SYMLINK, p.mode(), 0, p.mtime(), p.linkTarget());
+        }
+        default -> {
+          List<Object> inode = p.inode(options.hardlinks());
+          FileEntry first = inode != null ? inodes.get(inode) : null;
+          if (first != null) {
+            written +=
+                TarFormat.writeHeader(out, block, path, TarFormat.TYPE_HARDLINK, p.mode(), 0, p.mtime(), first.path());
+            entries.add(new FileEntry(path, EntryType.HARDLINK, 0, p.mode(), p.mtime(), first.sha256(), first.path()));
+            continue;
+          }
+          long before = written;
+          written +=
+              writeFile(path, plan.root().resolve(path), p.mode(), p.mtime(), p.size(), p.attrs(), sha, entries,
+                  warnings, out);
+          if (written > before && inode != null) {
+            inodes.put(inode, entries.get(entries.size() - 1));
+          }
+        }
       }
     }
     written += TarFormat.writeEnd(out, written);
     return new Result(entries, warnings, written);
   }
 
-  private long writeSymlink(
-      Path base, String path, Path file, int mode, Instant mtime, List<FileEntry> entries, List<String> warnings,
-      OutputStream out)
-      throws IOException {
+  /**
+   * The target a symlink is stored with (an absolute one inside the root made relative), or null when it is skipped:
+   * it leaves the root (a warning) or vanished (the change policy decides).
+   */
+  private String symlinkTarget(Path base, String path, Path file, List<String> warnings) throws IOException {
     String target;
     try {
       target = Files.readSymbolicLink(file).toString();
     } catch (NoSuchFileException e) {
       change(new FileChange(path, FileChange.Kind.VANISHED, "no longer exists"), warnings);
-      return 0;
+      return null;
     }
     String kept = target;
     if (target.startsWith("/")) {
@@ -217,10 +286,9 @@ public final class TarWriter {
     }
     if (kept == null || !EntryNames.symlinkStaysInside(path, kept)) {
       warnings.add(path + ": symlink to '" + target + "' leaves the set's root; skipped");
-      return 0;
+      return null;
     }
-    entries.add(new FileEntry(path, EntryType.SYMLINK, 0, mode, mtime, null, kept));
-    return TarFormat.writeHeader(out, block, path, TarFormat.TYPE_SYMLINK, mode, 0, mtime, kept);
+    return kept;
   }
 
   private static String relativeInside(Path base, String linkPath, String target) {
@@ -295,7 +363,8 @@ public final class TarWriter {
     return written;
   }
 
-  private static String changedSince(Path file, Map<String, Object> before) throws IOException {
+  /** Why a file read since its lstat {@code before} no longer matches it, or null when it still does. */
+  static String changedSince(Path file, Map<String, Object> before) throws IOException {
     Map<String, Object> after;
     try {
       after = Files.readAttributes(file, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
@@ -312,7 +381,7 @@ public final class TarWriter {
     return null;
   }
 
-  private void change(FileChange change, List<String> warnings) throws FileChangedException {
+  void change(FileChange change, List<String> warnings) throws FileChangedException {
     if (!options.changePolicy().tolerate(change)) {
       throw new FileChangedException(change);
     }

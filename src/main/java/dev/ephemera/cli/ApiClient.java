@@ -105,6 +105,51 @@ public final class ApiClient {
     return withoutFiles(get("/v1/jobs/" + job + "/sets/" + setId + "/manifest?files=false"));
   }
 
+  /**
+   * The sha256 of every regular file of the set, by path, from its manifest's {@code files}: what a persist reusing a
+   * restored set's chunks puts in its own manifest for the files it did not read.
+   */
+  public Map<String, String> fileDigests(String setId) throws IOException {
+    return fileDigests(get("/v1/jobs/" + job + "/sets/" + setId + "/manifest"));
+  }
+
+  /** The {@code files} of a manifest, regular files only, read as a stream (no tree of 35,000 objects). */
+  static Map<String, String> fileDigests(byte[] json) throws IOException {
+    Map<String, String> digests = new java.util.HashMap<>();
+    try (com.fasterxml.jackson.core.JsonParser p = JSON.getFactory().createParser(json)) {
+      if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+        throw new IOException("the manifest is not a JSON object");
+      }
+      while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+        String field = p.getCurrentName();
+        com.fasterxml.jackson.core.JsonToken value = p.nextToken();
+        if (!field.equals("files") || value != com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
+          p.skipChildren();
+          continue;
+        }
+        while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+          String path = null;
+          String type = null;
+          String sha = null;
+          while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+            String name = p.getCurrentName();
+            p.nextToken();
+            switch (name) {
+              case "path" -> path = p.getText();
+              case "type" -> type = p.getText();
+              case "sha256" -> sha = p.getText();
+              default -> p.skipChildren();
+            }
+          }
+          if ("file".equals(type) && path != null && sha != null) {
+            digests.put(path, sha);
+          }
+        }
+      }
+    }
+    return digests;
+  }
+
   /** Parses a manifest, skipping its {@code files} (a worker that ignores {@code files=false} still sends them). */
   static Manifest withoutFiles(byte[] json) throws IOException {
     com.fasterxml.jackson.databind.node.ObjectNode rest = JSON.createObjectNode();

@@ -1,6 +1,7 @@
 package dev.ephemera.cli;
 
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import picocli.CommandLine.Option;
 
@@ -38,6 +39,26 @@ public final class ClientOptions {
       defaultValue = "10m",
       description = "Give up after this long (default: ${DEFAULT-VALUE}); a stalled server becomes a failure, not a hang.")
   String timeout;
+
+  @Option(
+      names = "--cache-dir",
+      paramLabel = "DIR",
+      description =
+          "Where a restore records what it wrote, so a later persist of the same directory skips reading unchanged"
+              + " files (default: $EPHEMERA_CACHE_DIR, else ~/.cache/ephemera).")
+  Path cacheDir;
+
+  /** The files cache restores write and persists read. */
+  dev.ephemera.archive.FilesCache filesCache() {
+    Path dir = cacheDir;
+    if (dir == null) {
+      String property = System.getProperty("ephemera.cache-dir");
+      dir = property != null && !property.isBlank()
+          ? Path.of(property)
+          : Path.of(System.getProperty("user.home"), ".cache", "ephemera");
+    }
+    return new dev.ephemera.archive.FilesCache(dir);
+  }
 
   URI url() {
     String value = url;

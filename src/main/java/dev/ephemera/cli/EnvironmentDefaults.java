@@ -19,6 +19,7 @@ final class EnvironmentDefaults implements IDefaultValueProvider {
           "--admin-token", "EPHEMERA_ADMIN_TOKEN",
           "--bootstrap", "EPHEMERA_KAFKA_BOOTSTRAP",
           "--topic-prefix", "EPHEMERA_KAFKA_TOPIC_PREFIX",
+          "--cache-dir", "EPHEMERA_CACHE_DIR",
           "--requested-by", "USER");
 
   /** Flags that default from the job's environment only in job-side commands. */

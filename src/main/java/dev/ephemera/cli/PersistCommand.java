@@ -5,6 +5,8 @@ import dev.ephemera.api.SetView;
 import dev.ephemera.archive.ArchiveWriter;
 import dev.ephemera.archive.FileChange;
 import dev.ephemera.archive.FileChangedException;
+import dev.ephemera.archive.FilesCache;
+import dev.ephemera.archive.ReusedStream;
 import dev.ephemera.archive.Manifest;
 import dev.ephemera.archive.TarWriter;
 import dev.ephemera.rules.FileSelector;
@@ -22,6 +24,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -71,6 +74,11 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
 
   @Option(names = "--allow-secrets", description = "Keep files on the secrets deny-list (.netrc, ssh keys, ...).")
   boolean allowSecrets;
+
+  @Option(
+      names = "--no-files-cache",
+      description = "Read every file, even where the last restore into the same directory proves it unchanged.")
+  boolean noFilesCache;
 
   @Override
   public ClientOptions client() {
@@ -173,10 +181,23 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
       emptyDirs = selection.emptyDirectories();
       relative.addAll(emptyDirs);
     }
-    ArchiveWriter.Result written;
+    ArchiveWriter.Result written = null;
     ApiClient.UploadSink sink = api.sink();
+    ArchiveWriter writer = new ArchiveWriter(writerOptions(selection, emptyDirs));
     try {
-      written = new ArchiveWriter(writerOptions(selection, emptyDirs)).write(selection.root(), relative, sink);
+      Optional<FilesCache.Record> record = noFilesCache ? Optional.empty() : readRecord(selection.root(), err);
+      if (record.isPresent()) {
+        String restored = record.get().setId();
+        try {
+          written = writer.write(selection.root(), relative, sink, record.get(), () -> digestsOf(api, restored));
+        } catch (ReusedStream.ReuseFailed e) {
+          err.println("persist: " + setName + ": reading every file: the last restore's record does not hold (" + e.getMessage() + ")");
+          sink = api.sink();
+        }
+      }
+      if (written == null) {
+        written = writer.write(selection.root(), relative, sink);
+      }
     } catch (FileChangedException e) {
       throw new CliFailure(
           CliFailure.Kind.CHECK,
@@ -198,7 +219,7 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     String human =
         String.format(
             "persist: %s: %d files, %s → set %s in %s (pending until the job %s); uploaded %d of %d chunks (%s), %d"
-                + " already stored; %s; tar sha256 %s",
+                + " already stored%s; %s; tar sha256 %s",
             setName,
             manifest.fileCount(),
             Output.bytes(manifest.tarSize()),
@@ -209,6 +230,9 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
             chunks,
             Output.bytes(written.bytesUploaded()),
             written.chunksReused(),
+            written.filesCacheUsed()
+                ? "; read " + Output.bytes(written.fileBytesRead()) + " of files, the rest unchanged since the restore"
+                : "",
             Output.seconds(took),
             set.tarSha256());
     Map<String, Object> json = new LinkedHashMap<>();
@@ -226,6 +250,8 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     json.put("chunks", chunks);
     json.put("chunks_uploaded", written.chunksUploaded());
     json.put("bytes_uploaded", written.bytesUploaded());
+    json.put("file_bytes_read", written.fileBytesRead());
+    json.put("files_cache", written.filesCacheUsed());
     json.put("seconds", Output.secondsValue(took));
     json.put("when", setWhen);
     Output.result(out, client.json, human, json);
@@ -247,6 +273,25 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     return defaults
         .withTar(new TarWriter.Options(defaults.tar().hardlinks(), FileChange.Policy.perPath(tolerant)))
         .withStreamDigests(false);
+  }
+
+  /** The per-file sha256 of the restored set; a set that is gone or unreadable now makes the record unusable. */
+  private static Map<String, String> digestsOf(ApiClient api, String setId) throws IOException {
+    try {
+      return api.fileDigests(setId);
+    } catch (ApiClient.ApiError e) {
+      throw new ReusedStream.ReuseFailed("the restored set " + setId + ": " + e.getMessage());
+    }
+  }
+
+  /** The record of the last restore into {@code root}; none when it cannot be read (a warning: persist goes on). */
+  private Optional<FilesCache.Record> readRecord(Path root, PrintWriter err) {
+    try {
+      return client.filesCache().read(root);
+    } catch (IOException | RuntimeException e) {
+      err.println("persist: warning: the files cache is unreadable, reading every file: " + e);
+      return Optional.empty();
+    }
   }
 
   private static CliFailure refused(String setName, ApiClient.ApiError e) {

@@ -86,6 +86,12 @@ public final class RestoreCommand implements Callable<Integer>, JobCommand {
           CliFailure.Kind.FAILURE, "restore: " + set.name() + ": set " + set.setId() + " refused: " + e.getMessage(), e);
     }
     result.warnings().forEach(w -> err.println("restore: warning: " + w));
+    try {
+      client.filesCache().write(set.setId(), result.target(), manifest.chunks(), result.layout());
+    } catch (IOException | RuntimeException e) {
+      // Only a later persist's speed depends on it.
+      err.println("restore: warning: could not record the files written for a later persist: " + e);
+    }
     api.restored(set.setId());
     long took = System.nanoTime() - start;
     String human =
