@@ -131,7 +131,7 @@ public final class ReusedStream implements AutoCloseable {
         }
       }
       headerBytes.reset();
-      int headerLength = (int) writeHeader(headerBytes, block, p, type, linkTo);
+      int headerLength = (int) p.writeHeader(headerBytes, block, type, linkTo);
       Laid l = new Laid(p, type, linkTo, offset, headerLength);
       Integer j = oldIndex.get(p.path());
       if (j != null) {
@@ -187,18 +187,6 @@ public final class ReusedStream implements AutoCloseable {
     for (int i = 0; i < oldChunks.size(); i++) {
       oldChunkStarts[i + 1] = oldChunkStarts[i] + oldChunks.get(i).rawSize();
     }
-  }
-
-  private static long writeHeader(
-      java.io.OutputStream out, byte[] block, TarWriter.Planned p, EntryType type, String linkTo) throws IOException {
-    return switch (type) {
-      case DIR -> TarFormat.writeHeader(out, block, p.path() + "/", TarFormat.TYPE_DIR, p.mode(), 0, p.mtime(), null);
-      case SYMLINK -> TarFormat.writeHeader(
-          out, block, p.path(), TarFormat.TYPE_SYMLINK, p.mode(), 0, p.mtime(), p.linkTarget());
-      case HARDLINK -> TarFormat.writeHeader(
-          out, block, p.path(), TarFormat.TYPE_HARDLINK, p.mode(), 0, p.mtime(), linkTo);
-      case FILE -> TarFormat.writeHeader(out, block, p.path(), TarFormat.TYPE_FILE, p.mode(), p.size(), p.mtime(), null);
-    };
   }
 
   private static long pad(long size) {
@@ -283,7 +271,7 @@ public final class ReusedStream implements AutoCloseable {
       if (rel < l.headerLength) {
         if (headerOf != current) {
           ByteArrayOutputStream h = new ByteArrayOutputStream(l.headerLength);
-          writeHeader(h, block, l.planned, l.type, l.linkTo);
+          l.planned.writeHeader(h, block, l.type, l.linkTo);
           header = h.toByteArray();
           headerOf = current;
         }
@@ -364,20 +352,14 @@ public final class ReusedStream implements AutoCloseable {
     Map<String, String> fileSha = new HashMap<>();
     for (Laid l : laid) {
       TarWriter.Planned p = l.planned;
-      switch (l.type) {
-        case DIR -> entries.add(new FileEntry(p.path(), EntryType.DIR, 0, p.mode(), p.mtime(), null, null));
-        case SYMLINK -> entries.add(new FileEntry(p.path(), EntryType.SYMLINK, 0, p.mode(), p.mtime(), null, p.linkTarget()));
-        case HARDLINK -> entries.add(
-            new FileEntry(p.path(), EntryType.HARDLINK, 0, p.mode(), p.mtime(), fileSha.get(l.linkTo), l.linkTo));
-        case FILE -> {
-          if (l.sha256 == null) {
-            // neither read whole nor the restored set's: cannot happen when only runs were skipped
-            throw new IllegalStateException(p.path() + " was neither read whole nor reused");
-          }
-          fileSha.put(p.path(), l.sha256);
-          entries.add(new FileEntry(p.path(), EntryType.FILE, p.size(), p.mode(), p.mtime(), l.sha256, null));
+      if (l.type == EntryType.FILE) {
+        if (l.sha256 == null) {
+          // neither read whole nor the restored set's: cannot happen when only runs were skipped
+          throw new IllegalStateException(p.path() + " was neither read whole nor reused");
         }
+        fileSha.put(p.path(), l.sha256);
       }
+      entries.add(p.entry(l.type, l.type == EntryType.HARDLINK ? fileSha.get(l.linkTo) : l.sha256, l.linkTo));
     }
     return new TarWriter.Result(entries, warnings, total);
   }

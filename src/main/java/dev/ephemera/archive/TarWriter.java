@@ -117,6 +117,28 @@ public final class TarWriter {
   record Planned(
       String path, EntryType type, int mode, Instant mtime, long size, String linkTarget, Map<String, Object> attrs) {
 
+    /**
+     * Writes this entry's header as {@code type} ({@code HARDLINK}: a link to {@code linkTo}); returns bytes written.
+     */
+    long writeHeader(OutputStream out, byte[] block, EntryType as, String linkTo) throws IOException {
+      return switch (as) {
+        case DIR -> TarFormat.writeHeader(out, block, path + "/", TarFormat.TYPE_DIR, mode, 0, mtime, null);
+        case SYMLINK -> TarFormat.writeHeader(out, block, path, TarFormat.TYPE_SYMLINK, mode, 0, mtime, linkTarget);
+        case HARDLINK -> TarFormat.writeHeader(out, block, path, TarFormat.TYPE_HARDLINK, mode, 0, mtime, linkTo);
+        case FILE -> TarFormat.writeHeader(out, block, path, TarFormat.TYPE_FILE, mode, size, mtime, null);
+      };
+    }
+
+    /** The manifest's entry for this one written as {@code as}, with a file's (or a hardlink target's) sha256. */
+    FileEntry entry(EntryType as, String sha256, String linkTo) {
+      return switch (as) {
+        case DIR -> new FileEntry(path, EntryType.DIR, 0, mode, mtime, null, null);
+        case SYMLINK -> new FileEntry(path, EntryType.SYMLINK, 0, mode, mtime, null, linkTarget);
+        case HARDLINK -> new FileEntry(path, EntryType.HARDLINK, 0, mode, mtime, sha256, linkTo);
+        case FILE -> new FileEntry(path, EntryType.FILE, size, mode, mtime, sha256, null);
+      };
+    }
+
     /** The (dev, ino) of a file that has other names, when hardlinks are written as such; else null. */
     List<Object> inode(boolean hardlinks) {
       return hardlinks && type == EntryType.FILE && (Integer) attrs.get("nlink") > 1
@@ -234,22 +256,16 @@ public final class TarWriter {
     for (Planned p : plan.entries()) {
       String path = p.path();
       switch (p.type()) {
-        case DIR -> {
-          written += TarFormat.writeHeader(out, block, path + "/", TarFormat.TYPE_DIR, p.mode(), 0, p.mtime(), null);
-          entries.add(new FileEntry(path, EntryType.DIR, 0, p.mode(), p.mtime(), null, null));
-        }
-        case SYMLINK -> {
-          entries.add(new FileEntry(path, EntryType.SYMLINK, 0, p.mode(), p.mtime(), null, p.linkTarget()));
-          written +=
-              TarFormat.writeHeader(out, block, path, TarFormat.TYPE_SYMLINK, p.mode(), 0, p.mtime(), p.linkTarget());
+        case DIR, SYMLINK -> {
+          written += p.writeHeader(out, block, p.type(), null);
+          entries.add(p.entry(p.type(), null, null));
         }
         default -> {
           List<Object> inode = p.inode(options.hardlinks());
           FileEntry first = inode != null ? inodes.get(inode) : null;
           if (first != null) {
-            written +=
-                TarFormat.writeHeader(out, block, path, TarFormat.TYPE_HARDLINK, p.mode(), 0, p.mtime(), first.path());
-            entries.add(new FileEntry(path, EntryType.HARDLINK, 0, p.mode(), p.mtime(), first.sha256(), first.path()));
+            written += p.writeHeader(out, block, EntryType.HARDLINK, first.path());
+            entries.add(p.entry(EntryType.HARDLINK, first.sha256(), first.path()));
             continue;
           }
           long before = written;
