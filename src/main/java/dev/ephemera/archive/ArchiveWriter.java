@@ -137,6 +137,9 @@ public final class ArchiveWriter {
    */
   static final double MIN_REUSED_SHARE = 0.1;
 
+  /** How far past what a cut needs a persist reusing chunks reads at most (what lies past a cut may stay unread). */
+  private static final int READ_STEP = 256 * 1024;
+
   private final Options options;
 
   public ArchiveWriter(Options options) {
@@ -220,7 +223,7 @@ public final class ArchiveWriter {
     if (options.streamDigests()) {
       throw new IllegalStateException("reusing chunks unread needs the stream digests left to the store's side");
     }
-    FastCdc cdc = new FastCdc(options.chunking());
+    FastCdc.Scan scan = new FastCdc(options.chunking()).new Scan();
     int max = options.chunking().maxSize();
     try (Run run = new Run(sink); stream) {
       byte[] buf = new byte[2 * max];
@@ -252,18 +255,18 @@ public final class ArchiveWriter {
           end -= start;
           start = 0;
         }
+        scan.reset();
         int length = -1;
-        for (int step = Math.min(want, Math.max(2 * options.chunking().minSize(), 256 * 1024)); length < 0;
-            step = Math.min(want, 2 * step)) {
-          while (end - start < step) {
-            int n = stream.read(buf, end, step - (end - start));
+        while (length < 0) {
+          if (end - start < want) {
+            int n = stream.read(buf, end, Math.min(want - (end - start), READ_STEP));
             if (n < 0) {
               throw new IllegalStateException("stream ended at " + (at + end - start) + " of " + total);
             }
             end += n;
           }
           int have = Math.min(end - start, want);
-          length = have == want ? cdc.cut(buf, start, want) : cdc.cutWithin(buf, start, have);
+          length = scan.cut(buf, start, have, have == total - at);
         }
         byte[] chunk = run.buffer(length);
         System.arraycopy(buf, start, chunk, 0, length);

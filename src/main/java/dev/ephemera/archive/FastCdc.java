@@ -111,15 +111,57 @@ public final class FastCdc {
   }
 
   /**
-   * Length of the chunk starting at {@code data[off]} when {@code len} bytes already decide it (a cut point lies within
-   * them, or they reach the maximum size); -1 when more bytes are needed. Where it answers, it answers as {@link #cut}
-   * would given any more bytes: a cut is the first point that qualifies. Lets a reader stop reading at the cut.
+   * A cut searched for as a chunk's bytes arrive, each byte hashed once: lets a reader stop reading at the cut. Where
+   * it answers, it answers as {@link #cut} would given all the bytes: a cut is the first point that qualifies.
    */
-  public int cutWithin(byte[] data, int off, int len) {
-    if (len >= params.maxSize()) {
-      return cut(data, off, len);
+  public final class Scan {
+    private int scanned;
+    private long hash;
+
+    /** The next chunk starts: forget the last one's state. */
+    public void reset() {
+      scanned = 0;
+      hash = 0;
     }
-    return len <= params.minSize() ? -1 : scan(data, off, len);
+
+    /**
+     * The length of the chunk starting at {@code data[off]}, if the {@code len} bytes known so far (the same first
+     * bytes as at the previous call, and more) decide it; -1 while they do not.
+     *
+     * @param end no bytes follow these {@code len} in the stream
+     */
+    public int cut(byte[] data, int off, int len, boolean end) {
+      int max = params.maxSize();
+      if (len <= params.minSize()) {
+        return end ? len : -1;
+      }
+      int n = Math.min(len, max);
+      int normal = Math.min(params.avgSize(), n);
+      long[] gear = GEAR;
+      long h = hash;
+      int i = Math.max(params.minSize(), scanned);
+      for (; i < normal; i++) {
+        h = (h << 1) + gear[data[off + i] & 0xff];
+        if ((h & maskSmall) == 0) {
+          reset();
+          return i + 1;
+        }
+      }
+      for (; i < n; i++) {
+        h = (h << 1) + gear[data[off + i] & 0xff];
+        if ((h & maskLarge) == 0) {
+          reset();
+          return i + 1;
+        }
+      }
+      if (n == max || end) {
+        reset();
+        return n;
+      }
+      scanned = n;
+      hash = h;
+      return -1;
+    }
   }
 
   /** Chunk lengths of a whole array, in order. */

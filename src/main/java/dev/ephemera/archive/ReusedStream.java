@@ -146,7 +146,7 @@ public final class ReusedStream implements AutoCloseable {
             oldSha256 = digests.load();
           }
           String oldSha = oldSha256.get(p.path());
-          FileTime ctime = (FileTime) p.attrs().get("ctime");
+          FileTime ctime = p.stat().ctime();
           same = oldSha != null && ctime.compareTo(record.writtenAt()) < 0;
           l.sha256 = same ? oldSha : null;
         }
@@ -326,7 +326,7 @@ public final class ReusedStream implements AutoCloseable {
       boolean grew = l.digested == l.size() && channel.read(ByteBuffer.allocate(1), l.size()) > 0;
       channel.close();
       channel = null;
-      String problem = grew ? "grew while read" : TarWriter.changedSince(plan.root().resolve(l.planned.path()), l.planned.attrs());
+      String problem = grew ? "grew while read" : TarWriter.changedSince(plan.root().resolve(l.planned.path()), l.planned.stat());
       if (problem != null) {
         throw new ReuseFailed(l.planned.path() + ": " + problem);
       }

@@ -112,10 +112,9 @@ public final class TarWriter {
    * @param mtime as it will be stored
    * @param size content bytes of a file (0 otherwise)
    * @param linkTarget a symlink's target as it will be stored
-   * @param attrs a file's lstat ({@code unix:mode,ino,dev,nlink,size,lastModifiedTime,ctime}); null otherwise
+   * @param stat a file's lstat; null otherwise
    */
-  record Planned(
-      String path, EntryType type, int mode, Instant mtime, long size, String linkTarget, Map<String, Object> attrs) {
+  record Planned(String path, EntryType type, int mode, Instant mtime, long size, String linkTarget, Stat stat) {
 
     /**
      * Writes this entry's header as {@code type} ({@code HARDLINK}: a link to {@code linkTo}); returns bytes written.
@@ -141,9 +140,15 @@ public final class TarWriter {
 
     /** The (dev, ino) of a file that has other names, when hardlinks are written as such; else null. */
     List<Object> inode(boolean hardlinks) {
-      return hardlinks && type == EntryType.FILE && (Integer) attrs.get("nlink") > 1
-          ? List.of(attrs.get("dev"), attrs.get("ino"))
-          : null;
+      return hardlinks && type == EntryType.FILE && stat.nlink() > 1 ? List.of(stat.dev(), stat.ino()) : null;
+    }
+  }
+
+  /** What a file's lstat says, as much as the writers compare (kept for every file of a plan: compact). */
+  record Stat(Object dev, Object ino, int nlink, long size, FileTime mtime, FileTime ctime) {
+    static Stat of(Map<String, Object> attrs) {
+      return new Stat(attrs.get("dev"), attrs.get("ino"), (Integer) attrs.get("nlink"), (Long) attrs.get("size"),
+          (FileTime) attrs.get("lastModifiedTime"), (FileTime) attrs.get("ctime"));
     }
   }
 
@@ -238,7 +243,7 @@ public final class TarWriter {
           planned.add(new Planned(path, EntryType.SYMLINK, mode, mtime, 0, target, null));
         }
       } else if (fileType == S_IFREG) {
-        planned.add(new Planned(path, EntryType.FILE, mode, mtime, (Long) attrs.get("size"), null, attrs));
+        planned.add(new Planned(path, EntryType.FILE, mode, mtime, (Long) attrs.get("size"), null, Stat.of(attrs)));
       } else {
         warnings.add(path + ": not a regular file, directory or symlink; skipped");
       }
@@ -270,7 +275,7 @@ public final class TarWriter {
           }
           long before = written;
           written +=
-              writeFile(path, plan.root().resolve(path), p.mode(), p.mtime(), p.size(), p.attrs(), sha, entries,
+              writeFile(path, plan.root().resolve(path), p.mode(), p.mtime(), p.size(), p.stat(), sha, entries,
                   warnings, out);
           if (written > before && inode != null) {
             inodes.put(inode, entries.get(entries.size() - 1));
@@ -319,7 +324,7 @@ public final class TarWriter {
   }
 
   private long writeFile(
-      String path, Path file, int mode, Instant mtime, long size, Map<String, Object> before, MessageDigest sha,
+      String path, Path file, int mode, Instant mtime, long size, Stat before, MessageDigest sha,
       List<FileEntry> entries, List<String> warnings, OutputStream out)
       throws IOException {
     ReadableByteChannel ch;
@@ -380,22 +385,22 @@ public final class TarWriter {
   }
 
   /** Why a file read since its lstat {@code before} no longer matches it, or null when it still does. */
-  static String changedSince(Path file, Map<String, Object> before) throws IOException {
-    Map<String, Object> after;
+  static String changedSince(Path file, Stat before) throws IOException {
+    Stat after;
     try {
-      after = Files.readAttributes(file, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+      after = Stat.of(Files.readAttributes(file, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS));
     } catch (NoSuchFileException e) {
       return "removed while read; the copy is what was read";
     }
-    if (!after.get("ino").equals(before.get("ino")) || !after.get("dev").equals(before.get("dev"))) {
+    if (!after.ino().equals(before.ino()) || !after.dev().equals(before.dev())) {
       return "replaced while read; the copy is the old file";
     }
-    if (!after.get("size").equals(before.get("size"))
-        || !after.get("lastModifiedTime").equals(before.get("lastModifiedTime"))) {
+    if (after.size() != before.size() || !after.mtime().equals(before.mtime())) {
       return "modified while read";
     }
     return null;
   }
+
 
   void change(FileChange change, List<String> warnings) throws FileChangedException {
     if (!options.changePolicy().tolerate(change)) {

@@ -93,6 +93,27 @@ class FastCdcTest {
   }
 
   @Property(tries = 200)
+  void aScanFedInPiecesCutsWhereTheWholeArrayIsCut(
+      @ForAll("data") byte[] data, @ForAll @IntRange(min = 1, max = 5000) int piece) {
+    FastCdc cdc = new FastCdc(SMALL);
+    FastCdc.Scan scan = cdc.new Scan();
+    List<Integer> lengths = new ArrayList<>();
+    int start = 0;
+    while (start < data.length) {
+      int known = 0;
+      int cut = -1;
+      while (cut < 0) {
+        known = Math.min(known + piece, data.length - start);
+        cut = scan.cut(data, start, known, start + known == data.length);
+      }
+      assertThat(cut).isLessThanOrEqualTo(known);
+      lengths.add(cut);
+      start += cut;
+    }
+    assertThat(lengths).isEqualTo(cdc.chunkLengths(data));
+  }
+
+  @Property(tries = 200)
   void anInsertionChangesOnlyTheChunksNearIt(
       @ForAll long seed,
       @ForAll @IntRange(min = 40_000, max = 80_000) int size,
