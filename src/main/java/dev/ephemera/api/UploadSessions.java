@@ -69,6 +69,8 @@ final class UploadSessions {
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
   private final AtomicLong held = new AtomicLong();
   private final ExecutorService digesters;
+  /** The archive digests (of the stored frames), beside each session's tar digest: one lane per session, in order. */
+  private final ExecutorService archiveDigesters;
   private final ExecutorService fetchers;
 
   UploadSessions(ObjectStore store, Function<String, String> keyOf, int maxSessions, long maxHeldBytes, Duration idleLimit) {
@@ -78,6 +80,7 @@ final class UploadSessions {
     this.maxHeldBytes = maxHeldBytes;
     this.idleLimit = idleLimit;
     this.digesters = Executors.newCachedThreadPool(daemon("ephemera-upload-digest-"));
+    this.archiveDigesters = Executors.newCachedThreadPool(daemon("ephemera-upload-archive-digest-"));
     this.fetchers = Executors.newFixedThreadPool(4, daemon("ephemera-upload-fetch-"));
   }
 
@@ -336,6 +339,8 @@ final class UploadSessions {
         long tarSize = 0;
         long archiveSize = 0;
         ArrayDeque<CompletableFuture<Bytes>> ahead = new ArrayDeque<>();
+        CompletableFuture<Void> archived = CompletableFuture.completedFuture(null);
+        ArrayDeque<CompletableFuture<Void>> archiving = new ArrayDeque<>();
         int scheduled = 0;
         int position = 0;
         while (true) {
@@ -352,8 +357,14 @@ final class UploadSessions {
           }
           Bytes b = awaitBytes(ahead.removeFirst());
           String sha = orderAt(position);
+          // The two digests on two threads: after a persist that reused most chunks, the registration waits for this.
+          byte[] frame = b.frame();
+          archived = archived.thenRunAsync(() -> archive.update(frame), archiveDigesters);
+          archiving.addLast(archived);
+          while (archiving.size() > AHEAD) {
+            archiving.removeFirst().get();
+          }
           tar.update(b.raw());
-          archive.update(b.frame());
           rawSizes.add((long) b.raw().length);
           storedSizes.add((long) b.frame().length);
           tarSize += b.raw().length;
@@ -361,6 +372,7 @@ final class UploadSessions {
           position++;
           hashed(sha);
         }
+        archived.get();
         HexFormat hex = HexFormat.of();
         result.complete(
             new Digests(hex.formatHex(tar.digest()), tarSize, hex.formatHex(archive.digest()), archiveSize, rawSizes,
