@@ -124,13 +124,6 @@ public final class ArchiveWriter {
       Manifest manifest, long chunksUploaded, long bytesUploaded, long chunksReused, long fileBytesRead,
       boolean filesCacheUsed) {}
 
-  /** Where the per-file sha256 of the restored set come from (its manifest): asked only when a file is unchanged. */
-  @FunctionalInterface
-  public interface FileDigests {
-    /** sha256 by path of every regular file of the restored set. */
-    Map<String, String> load() throws IOException;
-  }
-
   /**
    * The least share of the stream that must be unchanged for the record to be used: below it every file is read
    * anyway, and the usual path overlaps reading with chunking on two threads.
@@ -166,14 +159,14 @@ public final class ArchiveWriter {
    *     lost a chunk); nothing was registered: write again without it, with a new sink session
    */
   public Result write(
-      Path root, Collection<String> paths, ChunkSink sink, FilesCache.Record record, FileDigests digests)
+      Path root, Collection<String> paths, ChunkSink sink, FilesCache.Record record, FilesCache.RestoredManifest restored)
       throws IOException {
     TarWriter tar = new TarWriter(options.tar());
     TarWriter.Plan plan = tar.plan(root, paths);
     if (!record.root().equals(plan.root()) || options.streamDigests()) {
       return write(tar, plan, sink);
     }
-    ReusedStream stream = new ReusedStream(plan, record, digests, options.tar().hardlinks());
+    ReusedStream stream = new ReusedStream(plan, record, restored, options.tar().hardlinks());
     if (stream.matchedBytes() < MIN_REUSED_SHARE * stream.size()) {
       stream.close();
       return write(tar, plan, sink);

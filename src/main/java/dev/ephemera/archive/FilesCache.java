@@ -85,6 +85,25 @@ public final class FilesCache {
     }
   }
 
+  /**
+   * What the restored set's manifest says, as a persist using its record needs it.
+   *
+   * @param chunks its chunks' sha256 in stream order: they must be the record's (a record is a file anyone with the
+   *     directory could have written; the manifest is the worker's)
+   * @param fileSha256 the sha256 of every regular file, by path
+   */
+  public record Restored(List<String> chunks, java.util.Map<String, String> fileSha256) {
+    public Restored {
+      chunks = List.copyOf(chunks);
+    }
+  }
+
+  /** Fetches {@link Restored} (from the worker); asked once, when the first entry matches. */
+  @FunctionalInterface
+  public interface RestoredManifest {
+    Restored load() throws IOException;
+  }
+
   private final Path dir;
 
   /** Records kept in {@code dir} (created when first written). */

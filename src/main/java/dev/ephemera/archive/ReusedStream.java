@@ -102,9 +102,10 @@ public final class ReusedStream implements AutoCloseable {
   private long bytesRead;
 
   /**
-   * @param digests the restored set's per-file sha256, by path (its manifest's files); loaded when first needed
+   * @param restored the restored set's manifest (its chunks, its files' sha256); loaded when an entry first matches
+   * @throws ReuseFailed when the record's chunks are not the restored set's
    */
-  ReusedStream(TarWriter.Plan plan, FilesCache.Record record, ArchiveWriter.FileDigests digests, boolean hardlinks)
+  ReusedStream(TarWriter.Plan plan, FilesCache.Record record, FilesCache.RestoredManifest restored, boolean hardlinks)
       throws IOException {
     Map<String, String> oldSha256 = null;
     this.plan = plan;
@@ -141,10 +142,10 @@ public final class ReusedStream implements AutoCloseable {
         sha.update(headerBytes.toByteArray());
         byte[] hash = Arrays.copyOf(sha.digest(), FilesCache.HEADER_HASH_BYTES);
         boolean same = Arrays.equals(hash, o.headerHash()) && oldEnd - o.offset() == l.end - l.offset;
+        if (same && oldSha256 == null) {
+          oldSha256 = verified(record, restored.load());
+        }
         if (same && type == EntryType.FILE) {
-          if (oldSha256 == null) {
-            oldSha256 = digests.load();
-          }
           String oldSha = oldSha256.get(p.path());
           FileTime ctime = p.stat().ctime();
           same = oldSha != null && ctime.compareTo(record.writtenAt()) < 0;
@@ -187,6 +188,16 @@ public final class ReusedStream implements AutoCloseable {
     for (int i = 0; i < oldChunks.size(); i++) {
       oldChunkStarts[i + 1] = oldChunkStarts[i] + oldChunks.get(i).rawSize();
     }
+  }
+
+  /** The restored set's file digests, once its manifest's chunks proved to be the record's. */
+  private static Map<String, String> verified(FilesCache.Record record, FilesCache.Restored restored)
+      throws ReuseFailed {
+    List<String> recorded = record.chunks().stream().map(Chunk::sha256).toList();
+    if (!recorded.equals(restored.chunks())) {
+      throw new ReuseFailed("the record's chunks are not those of set " + record.setId());
+    }
+    return restored.fileSha256();
   }
 
   private static long pad(long size) {

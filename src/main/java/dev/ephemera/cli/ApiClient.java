@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.util.RawValue;
 import dev.ephemera.api.SetView;
 import dev.ephemera.archive.ChunkSink;
 import dev.ephemera.archive.ChunkSource;
+import dev.ephemera.archive.FilesCache;
 import dev.ephemera.archive.Manifest;
 import dev.ephemera.event.EventCodec;
 import dev.ephemera.net.PlainHttp;
@@ -106,16 +107,17 @@ public final class ApiClient {
   }
 
   /**
-   * The sha256 of every regular file of the set, by path, from its manifest's {@code files}: what a persist reusing a
-   * restored set's chunks puts in its own manifest for the files it did not read.
+   * The set's chunks and the sha256 of every regular file, by path, from its manifest: what a persist reusing a restored
+   * set's chunks checks its record against and puts in its own manifest for the files it did not read.
    */
-  public Map<String, String> fileDigests(String setId) throws IOException {
-    return fileDigests(get("/v1/jobs/" + job + "/sets/" + setId + "/manifest"));
+  public FilesCache.Restored restoredManifest(String setId) throws IOException {
+    return restoredManifest(get("/v1/jobs/" + job + "/sets/" + setId + "/manifest"));
   }
 
-  /** The {@code files} of a manifest, regular files only, read as a stream (no tree of 35,000 objects). */
-  static Map<String, String> fileDigests(byte[] json) throws IOException {
+  /** The chunks and regular files of a manifest, read as a stream (no tree of 35,000 objects). */
+  static FilesCache.Restored restoredManifest(byte[] json) throws IOException {
     Map<String, String> digests = new java.util.HashMap<>();
+    List<String> chunks = new java.util.ArrayList<>();
     try (com.fasterxml.jackson.core.JsonParser p = JSON.getFactory().createParser(json)) {
       if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
         throw new IOException("the manifest is not a JSON object");
@@ -123,7 +125,8 @@ public final class ApiClient {
       while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
         String field = p.getCurrentName();
         com.fasterxml.jackson.core.JsonToken value = p.nextToken();
-        if (!field.equals("files") || value != com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
+        if (!(field.equals("files") || field.equals("chunks"))
+            || value != com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
           p.skipChildren();
           continue;
         }
@@ -141,13 +144,15 @@ public final class ApiClient {
               default -> p.skipChildren();
             }
           }
-          if ("file".equals(type) && path != null && sha != null) {
+          if (field.equals("chunks")) {
+            chunks.add(sha);
+          } else if ("file".equals(type) && path != null && sha != null) {
             digests.put(path, sha);
           }
         }
       }
     }
-    return digests;
+    return new FilesCache.Restored(chunks, digests);
   }
 
   /** Parses a manifest, skipping its {@code files} (a worker that ignores {@code files=false} still sends them). */

@@ -189,7 +189,7 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
       if (record.isPresent()) {
         String restored = record.get().setId();
         try {
-          written = writer.write(selection.root(), relative, sink, record.get(), () -> digestsOf(api, restored));
+          written = writer.write(selection.root(), relative, sink, record.get(), () -> restoredManifest(api, restored));
         } catch (ReusedStream.ReuseFailed e) {
           err.println("persist: " + setName + ": reading every file: the last restore's record does not hold (" + e.getMessage() + ")");
           sink = api.sink();
@@ -275,10 +275,10 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
         .withStreamDigests(false);
   }
 
-  /** The per-file sha256 of the restored set; a set that is gone or unreadable now makes the record unusable. */
-  private static Map<String, String> digestsOf(ApiClient api, String setId) throws IOException {
+  /** The restored set's manifest; a set that is gone or unreadable now makes the record unusable. */
+  private static FilesCache.Restored restoredManifest(ApiClient api, String setId) throws IOException {
     try {
-      return api.fileDigests(setId);
+      return api.restoredManifest(setId);
     } catch (ApiClient.ApiError e) {
       throw new ReusedStream.ReuseFailed("the restored set " + setId + ": " + e.getMessage());
     }

@@ -57,7 +57,7 @@ class FilesCacheTest {
     return new Restored(m, cache.read(target).orElseThrow(), cache);
   }
 
-  private static ArchiveWriter.FileDigests digestsOf(Manifest m) {
+  private static FilesCache.RestoredManifest digestsOf(Manifest m) {
     return () -> {
       Map<String, String> shas = new HashMap<>();
       for (FileEntry f : m.files()) {
@@ -65,7 +65,7 @@ class FilesCacheTest {
           shas.put(f.path(), f.sha256());
         }
       }
-      return shas;
+      return new FilesCache.Restored(m.chunks().stream().map(Manifest.Chunk::sha256).toList(), shas);
     };
   }
 
@@ -253,6 +253,39 @@ class FilesCacheTest {
         restored.record(), digestsOf(restored.manifest()));
     assertThat(r.filesCacheUsed()).isFalse();
     assertThat(r.manifest().chunks()).isEqualTo(restored.manifest().chunks());
+  }
+
+  @Test
+  void aRecordWhoseChunksAreNotThoseOfTheSetItNamesIsRefused() throws IOException {
+    InMemoryChunkStore store = new InMemoryChunkStore();
+    Restored restored = persistAndRestore(tree(tmp.resolve("src"), 17, 20), tmp.resolve("dst"), tmp.resolve("c"), store);
+    Path other = tree(tmp.resolve("other"), 18, 20);
+    Manifest otherSet = new ArchiveWriter(OPTIONS).write(other, Trees.selection(other), store).manifest();
+    Path target = tmp.resolve("dst");
+
+    assertThatThrownBy(
+            () -> new ArchiveWriter(OPTIONS).write(target, Trees.selection(target), store, restored.record(),
+                digestsOf(otherSet)))
+        .isInstanceOf(ReusedStream.ReuseFailed.class)
+        .hasMessageContaining("not those of set 01SET");
+  }
+
+  @Test
+  void aRecordCutShortOrOfAnotherFormatIsNoRecordAtAll() throws IOException {
+    InMemoryChunkStore store = new InMemoryChunkStore();
+    Restored restored = persistAndRestore(tree(tmp.resolve("src"), 13, 10), tmp.resolve("dst"), tmp.resolve("c"), store);
+    Path file;
+    try (var files = Files.list(tmp.resolve("c"))) {
+      file = files.filter(p -> p.getFileName().toString().startsWith("files-")).findFirst().orElseThrow();
+    }
+    byte[] whole = Files.readAllBytes(file);
+    Files.write(file, java.util.Arrays.copyOf(whole, whole.length / 2));
+    assertThat(restored.cache().read(tmp.resolve("dst"))).isEmpty();
+    whole[0] ^= 1;
+    Files.write(file, whole);
+    assertThat(restored.cache().read(tmp.resolve("dst"))).isEmpty();
+    Files.delete(file);
+    assertThat(restored.cache().read(tmp.resolve("dst"))).isEmpty();
   }
 
   @Test

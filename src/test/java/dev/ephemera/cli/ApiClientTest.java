@@ -50,6 +50,13 @@ class ApiClientTest {
   }
 
   @Test
+  void aRestoredSetsChunksAndFileDigestsAreReadFromItsManifest() throws IOException {
+    var restored = ApiClient.restoredManifest(manifest().toJson().getBytes(StandardCharsets.UTF_8));
+    assertThat(restored.chunks()).containsExactly(A, B);
+    assertThat(restored.fileSha256()).containsExactly(java.util.Map.entry("src/lib.rs", A));
+  }
+
+  @Test
   void anInvalidManifestIsAnIoFailureNamingTheProblem() {
     String bad = manifest().toJson().replace("\"tar_size\":1024", "\"tar_size\":7");
     assertThatThrownBy(() -> ApiClient.withoutFiles(bad.getBytes(StandardCharsets.UTF_8)))
