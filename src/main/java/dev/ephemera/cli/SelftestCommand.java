@@ -2,6 +2,7 @@ package dev.ephemera.cli;
 
 import dev.ephemera.archive.ArchiveDigest;
 import dev.ephemera.archive.ArchiveWriter;
+import dev.ephemera.archive.FilesCache;
 import dev.ephemera.archive.Manifest;
 import dev.ephemera.archive.MemoryChunks;
 import dev.ephemera.archive.Restorer;
@@ -13,6 +14,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -73,6 +75,26 @@ public final class SelftestCommand implements Callable<Integer> {
           throw new CliFailure(CliFailure.Kind.CHECK, "selftest: " + f.getKey() + " did not come back as it was");
         }
       }
+      // The files cache: the restore's record, one file changed, a persist reading only what changed must make the set
+      // a persist reading every file makes.
+      FilesCache cache = new FilesCache(work.resolve("cache"));
+      Thread.sleep(20); // the record's ctime after every restored file's, whatever the clock's granularity
+      cache.write("selftest", restored.target(), manifest.chunks(), restored.layout());
+      Path changed =
+          target.resolve(selection.root().relativize(tree.resolve("registry/src/crate-1.0.0/Cargo.toml")).toString());
+      Files.write(changed, "changed".getBytes(java.nio.charset.StandardCharsets.UTF_8), StandardOpenOption.APPEND);
+      FileSelector again = new FileSelector();
+      Selection restoredSelection = again.select(again.rulesForPaths(List.of(target)).rules());
+      List<String> restoredPaths = restoredSelection.entries().stream().map(Selected::relativePath).toList();
+      ArchiveWriter writer = new ArchiveWriter(PersistCommand.writerOptions(restoredSelection, List.of()));
+      ArchiveWriter.Result reused =
+          writer.write(restoredSelection.root(), restoredPaths, chunks, cache.read(target).orElseThrow(),
+              () -> restoredOf(manifest));
+      ArchiveWriter.Result reread = writer.write(restoredSelection.root(), restoredPaths, chunks);
+      if (!reused.filesCacheUsed() || !reused.manifest().chunks().equals(reread.manifest().chunks())
+          || !reused.manifest().files().equals(reread.manifest().files())) {
+        throw new CliFailure(CliFailure.Kind.CHECK, "selftest: a persist using the restore's record made another set");
+      }
       long ms = (System.nanoTime() - start) / 1_000_000;
       Map<String, Object> result = new LinkedHashMap<>();
       result.put("command", "selftest");
@@ -82,17 +104,31 @@ public final class SelftestCommand implements Callable<Integer> {
       result.put("chunks", manifest.chunks().size());
       result.put("tar_size", manifest.tarSize());
       result.put("tar_sha256", restored.tarSha256());
+      result.put("files_cache_read", reused.fileBytesRead());
+      result.put("files_cache_of", reread.fileBytesRead());
       result.put("millis", ms);
       String human =
           String.format(
-              "selftest: ok: %d files, %d chunks, %d bytes of tar persisted and restored in memory in %d ms"
+              "selftest: ok: %d files, %d chunks, %d bytes of tar persisted and restored in memory, and persisted"
+                  + " again after a change reading %d of %d bytes of files (the restore's record), in %d ms"
                   + " (native zstd, %s SHA-256)",
-              files.size(), manifest.chunks().size(), manifest.tarSize(), ms, result.get("sha256"));
+              files.size(), manifest.chunks().size(), manifest.tarSize(), reused.fileBytesRead(),
+              reread.fileBytesRead(), ms, result.get("sha256"));
       Output.result(out, json, human, result);
       return 0;
     } finally {
       Restorer.deleteTree(work);
     }
+  }
+
+  private static FilesCache.Restored restoredOf(Manifest manifest) {
+    Map<String, String> shas = new java.util.HashMap<>();
+    for (Manifest.FileEntry f : manifest.files()) {
+      if (f.type() == Manifest.EntryType.FILE) {
+        shas.put(f.path(), f.sha256());
+      }
+    }
+    return new FilesCache.Restored(manifest.chunks().stream().map(Manifest.Chunk::sha256).toList(), shas);
   }
 
   /** A small tree with what a real one has: text, incompressible bytes larger than a chunk, an empty file, depth. */
