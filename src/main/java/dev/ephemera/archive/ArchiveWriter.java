@@ -316,10 +316,11 @@ public final class ArchiveWriter {
     private final ArrayDeque<CompletableFuture<Void>> archiveDigesting = new ArrayDeque<>();
     private final BlockingQueue<Compressor> contexts = new ArrayBlockingQueue<>(options.compressThreads());
     /**
-     * Arrays of the maximum chunk size that drained chunks leave behind, for the next chunks: no MiB-sized array is
-     * allocated per chunk (at -Xmx256m that garbage cost a persist over a second of collections).
+     * Arrays that drained chunks leave behind, for the next chunks that fit (best fit, MiB granules): no MiB-sized array
+     * is allocated per chunk (at -Xmx256m that garbage cost a persist over a second of collections), and the spares are
+     * about the size chunks are (1 MiB on average), not all of the maximum size (4 MiB), which the heap holds throughout.
      */
-    private final BlockingQueue<byte[]> rawBuffers = new ArrayBlockingQueue<>(options.maxInFlightChunks() + 2);
+    private final SizedPool<byte[]> rawBuffers = SizedPool.arrays(options.maxInFlightChunks() + 2, 1 << 20);
     /**
      * Arrays frames are compressed into, back once the frame is stored (and digested, when the archive digest is
      * computed here): a persist of 540 MB otherwise allocated 400 MB of frame arrays (JFR) that the young collections
@@ -364,8 +365,7 @@ public final class ArchiveWriter {
       if (length > max) {
         return new byte[length];
       }
-      byte[] b = rawBuffers.poll();
-      return b != null ? b : new byte[max];
+      return rawBuffers.take(length);
     }
 
     void onChunk(byte[] raw, int length) throws IOException {
@@ -526,8 +526,8 @@ public final class ArchiveWriter {
       await(p.tarDigested);
       chunks.add(new Chunk(s.sha256(), p.length, s.storedSize()));
       // Hashed, digested, compressed and stored: nothing reads the array any more.
-      if (p.raw != null && p.raw.length == options.chunking().maxSize()) {
-        rawBuffers.offer(p.raw);
+      if (p.raw != null && p.raw.length <= options.chunking().maxSize()) {
+        rawBuffers.give(p.raw);
       }
       if (s.frame() == null) {
         archiveDigestComplete = false;
@@ -607,7 +607,6 @@ public final class ArchiveWriter {
       while ((c = contexts.poll()) != null) {
         c.ctx().close();
       }
-      rawBuffers.clear();
     }
   }
 }
