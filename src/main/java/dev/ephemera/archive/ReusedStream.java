@@ -289,7 +289,8 @@ public final class ReusedStream implements AutoCloseable {
         n = (int) Math.min(len - done, l.headerLength - rel);
         System.arraycopy(header, (int) rel, b, off + done, n);
       } else if (rel < l.headerLength + l.size()) {
-        n = readContent(l, rel - l.headerLength, b, off + done, (int) Math.min(len - done, l.headerLength + l.size() - rel));
+        int want = (int) Math.min(len - done, l.headerLength + l.size() - rel);
+        n = readContent(l, rel - l.headerLength, b, off + done, want);
       } else {
         n = (int) Math.min(len - done, l.end - position);
         Arrays.fill(b, off + done, off + done + n, (byte) 0);
@@ -306,7 +307,8 @@ public final class ReusedStream implements AutoCloseable {
   private int readContent(Laid l, long at, byte[] b, int off, int len) throws IOException {
     if (channel == null) {
       try {
-        channel = FileChannel.open(plan.root().resolve(l.planned.path()), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+        channel =
+            FileChannel.open(plan.root().resolve(l.planned.path()), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
       } catch (NoSuchFileException e) {
         throw new ReuseFailed(l.planned.path() + " vanished");
       }
@@ -337,7 +339,8 @@ public final class ReusedStream implements AutoCloseable {
       boolean grew = l.digested == l.size() && channel.read(ByteBuffer.allocate(1), l.size()) > 0;
       channel.close();
       channel = null;
-      String problem = grew ? "grew while read" : TarWriter.changedSince(plan.root().resolve(l.planned.path()), l.planned.stat());
+      String problem =
+          grew ? "grew while read" : TarWriter.changedSince(plan.root().resolve(l.planned.path()), l.planned.stat());
       if (problem != null) {
         throw new ReuseFailed(l.planned.path() + ": " + problem);
       }

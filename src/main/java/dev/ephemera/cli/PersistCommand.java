@@ -6,8 +6,8 @@ import dev.ephemera.archive.ArchiveWriter;
 import dev.ephemera.archive.FileChange;
 import dev.ephemera.archive.FileChangedException;
 import dev.ephemera.archive.FilesCache;
-import dev.ephemera.archive.ReusedStream;
 import dev.ephemera.archive.Manifest;
+import dev.ephemera.archive.ReusedStream;
 import dev.ephemera.archive.TarWriter;
 import dev.ephemera.rules.FileSelector;
 import dev.ephemera.rules.OutputRule;
@@ -191,7 +191,9 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
         try {
           written = writer.write(selection.root(), relative, sink, record.get(), () -> restoredManifest(api, restored));
         } catch (ReusedStream.ReuseFailed e) {
-          err.println("persist: " + setName + ": reading every file: the last restore's record does not hold (" + e.getMessage() + ")");
+          err.println(
+              "persist: " + setName + ": reading every file: the last restore's record does not hold ("
+                  + e.getMessage() + ")");
           sink = api.sink();
         }
       }
