@@ -40,7 +40,9 @@ public final class FilesCache {
   static final int HEADER_HASH_BYTES = 16;
 
   private static final int MAGIC = 0x45504643; // "EPFC"
-  private static final int FORMAT = 1;
+  private static final int FORMAT = 2;
+  /** Where Linux names this boot; a record from another boot (another machine, an image, a set) is not used. */
+  private static final Path BOOT_ID = Path.of("/proc/sys/kernel/random/boot_id");
 
   /**
    * One entry of a tar stream as a restore read it.
@@ -105,10 +107,29 @@ public final class FilesCache {
   }
 
   private final Path dir;
+  private final String boot;
 
   /** Records kept in {@code dir} (created when first written). */
   public FilesCache(Path dir) {
+    this(dir, bootId());
+  }
+
+  /**
+   * @param boot this boot's identity: a record written under another is not used. The record's ctime says when it was
+   *     written only on the machine that wrote it: a record that arrived otherwise (restored from a set that held the
+   *     cache directory, copied with an image) could vouch for files its restore never wrote.
+   */
+  FilesCache(Path dir, String boot) {
     this.dir = Objects.requireNonNull(dir, "dir");
+    this.boot = Objects.requireNonNull(boot, "boot");
+  }
+
+  private static String bootId() {
+    try {
+      return Files.readString(BOOT_ID).trim();
+    } catch (IOException | RuntimeException e) {
+      return ""; // not Linux: records are bound to the directory and the ctime rule alone
+    }
   }
 
   private Path fileFor(Path root) {
@@ -128,6 +149,7 @@ public final class FilesCache {
       try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(temp), 1 << 16))) {
         out.writeInt(MAGIC);
         out.writeInt(FORMAT);
+        out.writeUTF(boot);
         out.writeUTF(setId);
         writeString(out, key(root));
         out.writeInt(chunks.size());
@@ -161,7 +183,7 @@ public final class FilesCache {
       return Optional.empty();
     }
     try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16))) {
-      if (in.readInt() != MAGIC || in.readInt() != FORMAT) {
+      if (in.readInt() != MAGIC || in.readInt() != FORMAT || !in.readUTF().equals(boot)) {
         return Optional.empty();
       }
       String setId = in.readUTF();

@@ -271,6 +271,15 @@ class FilesCacheTest {
   }
 
   @Test
+  void aRecordWrittenUnderAnotherBootIsNotUsed() throws IOException {
+    InMemoryChunkStore store = new InMemoryChunkStore();
+    Restored restored = persistAndRestore(tree(tmp.resolve("src"), 19, 10), tmp.resolve("dst"), tmp.resolve("c"), store);
+    assertThat(restored.cache().read(tmp.resolve("dst"))).isPresent();
+    // the same directory of records on another machine, or after it came back from a set or an image
+    assertThat(new FilesCache(tmp.resolve("c"), "another-boot").read(tmp.resolve("dst"))).isEmpty();
+  }
+
+  @Test
   void aRecordCutShortOrOfAnotherFormatIsNoRecordAtAll() throws IOException {
     InMemoryChunkStore store = new InMemoryChunkStore();
     Restored restored = persistAndRestore(tree(tmp.resolve("src"), 13, 10), tmp.resolve("dst"), tmp.resolve("c"), store);
