@@ -79,35 +79,7 @@ public final class FastCdc {
    * otherwise the cut would depend on how the stream was buffered.
    */
   public int cut(byte[] data, int off, int len) {
-    if (len <= params.minSize()) {
-      return len;
-    }
-    int c = scan(data, off, len);
-    return c > 0 ? c : Math.min(len, params.maxSize());
-  }
-
-  /** The first cut point within {@code min(len, maxSize)} bytes (len > minSize), or -1 when there is none. */
-  private int scan(byte[] data, int off, int len) {
-    int n = Math.min(len, params.maxSize());
-    int normal = Math.min(params.avgSize(), n);
-    long[] gear = GEAR;
-    long small = maskSmall;
-    long large = maskLarge;
-    long hash = 0;
-    int i = params.minSize();
-    for (; i < normal; i++) {
-      hash = (hash << 1) + gear[data[off + i] & 0xff];
-      if ((hash & small) == 0) {
-        return i + 1;
-      }
-    }
-    for (; i < n; i++) {
-      hash = (hash << 1) + gear[data[off + i] & 0xff];
-      if ((hash & large) == 0) {
-        return i + 1;
-      }
-    }
-    return -1;
+    return new Scan().cut(data, off, len, true); // all the bytes the cut may depend on are offered at once
   }
 
   /**

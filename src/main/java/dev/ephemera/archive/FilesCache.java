@@ -98,6 +98,17 @@ public final class FilesCache {
     public Restored {
       chunks = List.copyOf(chunks);
     }
+
+    /** What {@code manifest} says (where a manifest is at hand whole; the CLI reads only these fields of the JSON). */
+    public static Restored of(Manifest manifest) {
+      java.util.Map<String, String> files = new java.util.HashMap<>();
+      for (Manifest.FileEntry f : manifest.files()) {
+        if (f.type() == Manifest.EntryType.FILE) {
+          files.put(f.path(), f.sha256());
+        }
+      }
+      return new Restored(manifest.chunks().stream().map(Chunk::sha256).toList(), files);
+    }
   }
 
   /** Fetches {@link Restored} (from the worker); asked once, when the first entry matches. */

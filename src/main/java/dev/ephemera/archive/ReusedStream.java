@@ -5,12 +5,14 @@ import dev.ephemera.archive.Manifest.EntryType;
 import dev.ephemera.archive.Manifest.FileEntry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
+import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -62,7 +64,6 @@ public final class ReusedStream implements AutoCloseable {
     String sha256;
     MessageDigest digest;
     long digested;
-    boolean opened;
 
     Laid(TarWriter.Planned planned, EntryType type, String linkTo, long offset, int headerLength) {
       this.planned = planned;
@@ -117,7 +118,8 @@ public final class ReusedStream implements AutoCloseable {
       oldIndex.putIfAbsent(old.get(i).path(), i);
     }
     MessageDigest sha = Sha256.newDigest();
-    ByteArrayOutputStream headerBytes = new ByteArrayOutputStream(2048);
+    // headers are made only to be hashed here: straight into the digest (read() makes a header again if it is read)
+    DigestOutputStream headerDigest = new DigestOutputStream(OutputStream.nullOutputStream(), sha);
     Map<List<Object>, String> firstOfInode = new HashMap<>();
     long offset = 0;
     for (TarWriter.Planned p : plan.entries()) {
@@ -131,15 +133,13 @@ public final class ReusedStream implements AutoCloseable {
           linkTo = first;
         }
       }
-      headerBytes.reset();
-      int headerLength = (int) p.writeHeader(headerBytes, block, type, linkTo);
+      sha.reset();
+      int headerLength = (int) p.writeHeader(headerDigest, block, type, linkTo);
       Laid l = new Laid(p, type, linkTo, offset, headerLength);
       Integer j = oldIndex.get(p.path());
       if (j != null) {
         FilesCache.Entry o = old.get(j);
         long oldEnd = j + 1 < old.size() ? old.get(j + 1).offset() : record.layout().endOffset();
-        sha.reset();
-        sha.update(headerBytes.toByteArray());
         byte[] hash = Arrays.copyOf(sha.digest(), FilesCache.HEADER_HASH_BYTES);
         boolean same = Arrays.equals(hash, o.headerHash()) && oldEnd - o.offset() == l.end - l.offset;
         if (same && oldSha256 == null) {
@@ -312,7 +312,6 @@ public final class ReusedStream implements AutoCloseable {
       } catch (NoSuchFileException e) {
         throw new ReuseFailed(l.planned.path() + " vanished");
       }
-      l.opened = true;
       if (l.oldOffset < 0 && at == 0) {
         l.digest = Sha256.newDigest();
       }

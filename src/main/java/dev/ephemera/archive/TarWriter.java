@@ -275,8 +275,7 @@ public final class TarWriter {
           }
           long before = written;
           written +=
-              writeFile(path, plan.root().resolve(path), p.mode(), p.mtime(), p.size(), p.stat(), sha, entries,
-                  warnings, out);
+              writeFile(p, plan.root().resolve(path), sha, entries, warnings, out);
           if (written > before && inode != null) {
             inodes.put(inode, entries.get(entries.size() - 1));
           }
@@ -324,9 +323,10 @@ public final class TarWriter {
   }
 
   private long writeFile(
-      String path, Path file, int mode, Instant mtime, long size, Stat before, MessageDigest sha,
-      List<FileEntry> entries, List<String> warnings, OutputStream out)
+      Planned p, Path file, MessageDigest sha, List<FileEntry> entries, List<String> warnings, OutputStream out)
       throws IOException {
+    String path = p.path();
+    long size = p.size();
     ReadableByteChannel ch;
     try {
       // O_NOFOLLOW: a file swapped for a symlink after lstat is not followed.
@@ -341,7 +341,7 @@ public final class TarWriter {
       }
       throw e;
     }
-    long written = TarFormat.writeHeader(out, block, path, TarFormat.TYPE_FILE, mode, size, mtime, null);
+    long written = p.writeHeader(out, block, EntryType.FILE, null);
     sha.reset();
     String problem = null;
     try (ch) {
@@ -374,10 +374,9 @@ public final class TarWriter {
     }
     written += size + TarFormat.writePadding(out, size);
     if (problem == null) {
-      problem = changedSince(file, before);
+      problem = changedSince(file, p.stat());
     }
-    String hash = Sha256.hex(sha.digest());
-    entries.add(new FileEntry(path, EntryType.FILE, size, mode, mtime, hash, null));
+    entries.add(p.entry(EntryType.FILE, Sha256.hex(sha.digest()), null));
     if (problem != null) {
       change(new FileChange(path, FileChange.Kind.CHANGED, problem), warnings);
     }

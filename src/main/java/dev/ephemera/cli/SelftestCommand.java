@@ -89,7 +89,7 @@ public final class SelftestCommand implements Callable<Integer> {
       ArchiveWriter writer = new ArchiveWriter(PersistCommand.writerOptions(restoredSelection, List.of()));
       ArchiveWriter.Result reused =
           writer.write(restoredSelection.root(), restoredPaths, chunks, cache.read(target).orElseThrow(),
-              () -> restoredOf(manifest));
+              () -> FilesCache.Restored.of(manifest));
       ArchiveWriter.Result reread = writer.write(restoredSelection.root(), restoredPaths, chunks);
       if (!reused.filesCacheUsed() || !reused.manifest().chunks().equals(reread.manifest().chunks())
           || !reused.manifest().files().equals(reread.manifest().files())) {
@@ -119,16 +119,6 @@ public final class SelftestCommand implements Callable<Integer> {
     } finally {
       Restorer.deleteTree(work);
     }
-  }
-
-  private static FilesCache.Restored restoredOf(Manifest manifest) {
-    Map<String, String> shas = new java.util.HashMap<>();
-    for (Manifest.FileEntry f : manifest.files()) {
-      if (f.type() == Manifest.EntryType.FILE) {
-        shas.put(f.path(), f.sha256());
-      }
-    }
-    return new FilesCache.Restored(manifest.chunks().stream().map(Manifest.Chunk::sha256).toList(), shas);
   }
 
   /** A small tree with what a real one has: text, incompressible bytes larger than a chunk, an empty file, depth. */
