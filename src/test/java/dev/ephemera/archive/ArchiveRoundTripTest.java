@@ -64,20 +64,15 @@ class ArchiveRoundTripTest {
     return spec.list().ofMinSize(0).ofMaxSize(25);
   }
 
-  private final List<Path> cleanup = new ArrayList<>();
+  private final Trees.TempDirs temps = new Trees.TempDirs();
 
   @AfterProperty
   void deleteTemporaryDirectories() throws IOException {
-    for (Path p : cleanup) {
-      Restorer.deleteTree(p);
-    }
-    cleanup.clear();
+    temps.deleteAll();
   }
 
   private Path tempDir() throws IOException {
-    Path p = Files.createTempDirectory("ephemera-roundtrip");
-    cleanup.add(p);
-    return p;
+    return temps.create("ephemera-roundtrip");
   }
 
   @Property(tries = 40)

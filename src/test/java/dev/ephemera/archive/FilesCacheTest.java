@@ -3,7 +3,6 @@ package dev.ephemera.archive;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.ephemera.archive.Manifest.EntryType;
 import dev.ephemera.archive.Manifest.FileEntry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -13,10 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -35,14 +31,11 @@ class FilesCacheTest {
 
   @TempDir Path tmp;
 
-  private final List<Path> cleanup = new ArrayList<>();
+  private final Trees.TempDirs temps = new Trees.TempDirs();
 
   @AfterProperty
   void deleteTemporaryDirectories() throws IOException {
-    for (Path p : cleanup) {
-      Restorer.deleteTree(p);
-    }
-    cleanup.clear();
+    temps.deleteAll();
   }
 
   /** A set persisted from a tree and restored into {@code target}, with its record. */
@@ -58,15 +51,7 @@ class FilesCacheTest {
   }
 
   private static FilesCache.RestoredManifest digestsOf(Manifest m) {
-    return () -> {
-      Map<String, String> shas = new HashMap<>();
-      for (FileEntry f : m.files()) {
-        if (f.type() == EntryType.FILE) {
-          shas.put(f.path(), f.sha256());
-        }
-      }
-      return new FilesCache.Restored(m.chunks().stream().map(Manifest.Chunk::sha256).toList(), shas);
-    };
+    return () -> FilesCache.Restored.of(m);
   }
 
   private static Path tree(Path root, long seed, int files) throws IOException {
@@ -151,8 +136,7 @@ class FilesCacheTest {
   @Property(tries = 25)
   void withTheRecordTheManifestAndChunksAreThoseOfReadingEveryFile(
       @ForAll long seed, @ForAll @IntRange(min = 0, max = 12) int changes) throws IOException {
-    Path base = Files.createTempDirectory("ephemera-files-cache");
-    cleanup.add(base);
+    Path base = temps.create("ephemera-files-cache");
     InMemoryChunkStore store = new InMemoryChunkStore();
     Restored restored = persistAndRestore(tree(base.resolve("src"), seed, 40), base.resolve("dst"), base.resolve("c"), store);
     Path target = base.resolve("dst");

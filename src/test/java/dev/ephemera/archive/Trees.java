@@ -18,6 +18,24 @@ import java.util.stream.Stream;
 final class Trees {
   private Trees() {}
 
+  /** Temporary directories a property's tries make (jqwik has no @TempDir per try), deleted together afterwards. */
+  static final class TempDirs {
+    private final List<Path> made = new ArrayList<>();
+
+    Path create(String prefix) throws IOException {
+      Path p = Files.createTempDirectory(prefix);
+      made.add(p);
+      return p;
+    }
+
+    void deleteAll() throws IOException {
+      for (Path p : made) {
+        Restorer.deleteTree(p);
+      }
+      made.clear();
+    }
+  }
+
   /** Every path under root (not following symlinks) mapped to type, mode, mtime and content. */
   static Map<String, String> snapshot(Path root) {
     return snapshot(root, true);

@@ -7,13 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ephemera.catalog.SetDao;
 import dev.ephemera.catalog.SetRow;
 import dev.ephemera.catalog.SetStatus;
-import dev.ephemera.event.CloudEvent;
 import dev.ephemera.event.EventCodec;
-import dev.ephemera.event.JobCompleted;
-import dev.ephemera.event.JobInfo;
-import dev.ephemera.event.JobStarted;
 import dev.ephemera.event.Repo;
-import dev.ephemera.event.Ulid;
 import dev.ephemera.testing.RealServices;
 import dev.ephemera.testing.RunningWorker;
 import dev.ephemera.testing.RunningWorker.CliRun;
@@ -22,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -59,17 +53,6 @@ class FilesCacheIT {
     worker.close();
   }
 
-  private JobInfo job(String id) {
-    return new JobInfo(id, "gong-4545", REPO, "c".repeat(40), "topic", JobInfo.Trigger.PUSH, null, false, "main",
-        "helios-2.0", "build", List.of());
-  }
-
-  private String started() throws Exception {
-    String id = Ulid.next();
-    worker.publish(CloudEvent.of("urn:buildomat:test", JobStarted.of(job(id))));
-    return id;
-  }
-
   private JsonNode cli(String job, String... args) throws Exception {
     List<String> all = new ArrayList<>(List.of(args));
     all.addAll(List.of("--json", "--cache-dir", tmp.resolve("cache").toString()));
@@ -98,15 +81,14 @@ class FilesCacheIT {
       Files.createDirectories(f.getParent());
       Files.write(f, data);
     }
-    String first = started();
+    String first = worker.startedPushJob(REPO);
     JsonNode cold = cli(first, "persist", "target", tree.toString());
-    worker.publish(CloudEvent.of("urn:buildomat:test",
-        JobCompleted.of(job(first), JobCompleted.Result.SUCCESS, Instant.now())));
+    worker.completedPushJob(first, REPO);
     awaitLive(cold.get("set_id").asText());
 
     // the next job starts from a pristine environment, restores, builds a little
     dev.ephemera.archive.Restorer.deleteTree(tree);
-    String next = started();
+    String next = worker.startedPushJob(REPO);
     JsonNode restored = cli(next, "restore", "target");
     assertThat(restored.get("set_id").asText()).isEqualTo(cold.get("set_id").asText());
     List<Path> files;

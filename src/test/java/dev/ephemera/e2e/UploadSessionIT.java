@@ -59,14 +59,11 @@ class UploadSessionIT {
   }
 
   private static JobInfo pushJob(String id) {
-    return new JobInfo(id, "gong-4343", REPO, "b".repeat(40), "topic", JobInfo.Trigger.PUSH, null, false, "main",
-        "helios-2.0", "build", List.of());
+    return RunningWorker.pushJob(id, REPO);
   }
 
   private String startedPushJob() throws Exception {
-    String id = Ulid.next();
-    worker.publish(CloudEvent.of("urn:buildomat:test", JobStarted.of(pushJob(id))));
-    return id;
+    return worker.startedPushJob(REPO);
   }
 
   private JsonNode send(String job, String method, String path, Object body) throws Exception {

@@ -6,7 +6,12 @@ import dev.ephemera.config.EphemeraConfig;
 import dev.ephemera.config.Settings;
 import dev.ephemera.event.CloudEvent;
 import dev.ephemera.event.EventCodec;
+import dev.ephemera.event.JobCompleted;
+import dev.ephemera.event.JobInfo;
+import dev.ephemera.event.JobStarted;
+import dev.ephemera.event.Repo;
 import dev.ephemera.event.Topics;
+import dev.ephemera.event.Ulid;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -149,6 +154,25 @@ public final class RunningWorker implements AutoCloseable {
 
   public Map<String, String> settings() {
     return settings;
+  }
+
+  /** A push of {@code repo}'s branch "topic" (default branch main), as buildomat describes the job. */
+  public static JobInfo pushJob(String id, Repo repo) {
+    return new JobInfo(id, "gong-" + repo.id(), repo, "b".repeat(40), "topic", JobInfo.Trigger.PUSH, null, false,
+        "main", "helios-2.0", "build", List.of());
+  }
+
+  /** Announces a new {@link #pushJob} of {@code repo} ({@code job.started}); its id. */
+  public String startedPushJob(Repo repo) throws Exception {
+    String id = Ulid.next();
+    publish(CloudEvent.of("urn:buildomat:test", JobStarted.of(pushJob(id, repo))));
+    return id;
+  }
+
+  /** Announces that {@link #pushJob} {@code id} of {@code repo} succeeded ({@code job.completed}). */
+  public void completedPushJob(String id, Repo repo) throws Exception {
+    publish(CloudEvent.of("urn:buildomat:test",
+        JobCompleted.of(pushJob(id, repo), JobCompleted.Result.SUCCESS, java.time.Instant.now())));
   }
 
   /** Publishes an event to its topic with its key, as buildomat or an admin would; returns the bytes sent. */
