@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ephemera.api.AdminApi;
 import dev.ephemera.api.ApiServer;
 import dev.ephemera.api.JobApi;
+import dev.ephemera.api.SetRegistrar;
 import dev.ephemera.auth.DownloadLinks;
 import dev.ephemera.auth.Signer;
 import dev.ephemera.catalog.Catalog;
@@ -48,6 +49,7 @@ public final class App implements AutoCloseable {
   private final OutboxPublisher publisher;
   private final Collector collector;
   private final CatalogGauges gauges;
+  private final SetRegistrar registrar;
   private final List<Thread> threads = new ArrayList<>();
 
   private App(
@@ -57,8 +59,10 @@ public final class App implements AutoCloseable {
       EventConsumer consumer,
       OutboxPublisher publisher,
       Collector collector,
-      CatalogGauges gauges) {
+      CatalogGauges gauges,
+      SetRegistrar registrar) {
     this.gauges = gauges;
+    this.registrar = registrar;
     this.catalog = catalog;
     this.store = store;
     this.api = api;
@@ -106,8 +110,12 @@ public final class App implements AutoCloseable {
               meters.gcRequested();
               collector[0].request(gc);
             });
+    // The applier settles registrations through the job API's registrar, which emits through the applier's outbox
+    // writer: the holder breaks that cycle too.
+    JobApi[] jobs = new JobApi[1];
     EventApplier applier =
-        new EventApplier(catalog, codec, links, control, config.eventSource(), clock, meters);
+        new EventApplier(catalog, codec, links, control, config.eventSource(), clock, meters,
+            jobIds -> jobs[0].registrar().settle(jobIds));
     collector[0] =
         new Collector(catalog, store, applier::emit, clock, meters, config.gc().grace(), config.gc().interval());
     OutboxPublisher publisher =
@@ -134,7 +142,8 @@ public final class App implements AutoCloseable {
     ObjectMapper json = EventCodec.newMapper();
     JobApi jobApi =
         new JobApi(catalog, store, signer, links, config.auth().adminToken(), config.auth().jobTokenTtl(), clock, meters,
-            config.store().s3DirectDownloads());
+            config.store().s3DirectDownloads(), applier::emit, faults);
+    jobs[0] = jobApi;
     ApiServer api =
         new ApiServer(
             config.http().host(),
@@ -151,12 +160,13 @@ public final class App implements AutoCloseable {
                 new ApiServer.Check("consumer", consumer::isRunning)));
     CatalogGauges gauges =
         CatalogGauges.start(catalog, meters, config.metrics().catalogInterval(), config.metrics().topOwners(), clock);
-    App app = new App(catalog, store, api, consumer, publisher, collector[0], gauges);
+    App app = new App(catalog, store, api, consumer, publisher, collector[0], gauges, jobApi.registrar());
     app.threads.add(daemon("ephemera-consumer", consumer));
     app.threads.add(daemon("ephemera-outbox", publisher));
     app.threads.add(daemon("ephemera-collector", collector[0]));
     api.start();
     app.threads.forEach(Thread::start);
+    jobApi.registrar().resume();
     LOGGER.atInfo().addKeyValue("port", api.port()).addKeyValue("store", store.describe()).log("ephemera worker started");
     return app;
   }
@@ -210,6 +220,7 @@ public final class App implements AutoCloseable {
     collector.stop();
     gauges.close();
     consumer.stop(Duration.ofSeconds(30));
+    registrar.close();
     publisher.stop(Duration.ofSeconds(30));
     for (Thread t : threads) {
       t.join(5000);

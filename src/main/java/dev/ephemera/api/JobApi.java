@@ -8,12 +8,14 @@ import dev.ephemera.archive.Manifest;
 import dev.ephemera.auth.DownloadLinks;
 import dev.ephemera.auth.Signer;
 import dev.ephemera.catalog.Catalog;
+import dev.ephemera.catalog.CatalogTx;
 import dev.ephemera.catalog.ChunkRefRow;
 import dev.ephemera.catalog.JobRow;
 import dev.ephemera.catalog.SetRow;
 import dev.ephemera.catalog.SetStatus;
 import dev.ephemera.catalog.UseKind;
 import dev.ephemera.catalog.UseRow;
+import dev.ephemera.event.EventData;
 import dev.ephemera.event.Ulid;
 import dev.ephemera.metrics.Meters;
 import dev.ephemera.policy.Access;
@@ -22,6 +24,7 @@ import dev.ephemera.policy.Decisions;
 import dev.ephemera.policy.Scope;
 import dev.ephemera.store.NoSuchObjectException;
 import dev.ephemera.store.ObjectStore;
+import dev.ephemera.worker.Faults;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -43,6 +46,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.function.BiConsumer;
 import java.util.regex.Pattern;
 import org.jdbi.v3.core.mapper.reflect.ConstructorMapper;
 
@@ -52,8 +56,9 @@ import org.jdbi.v3.core.mapper.reflect.ConstructorMapper;
  * (its read chain and write scope), never from the request.
  *
  * <p>Nothing a job uploads is taken on trust: each chunk is decompressed and hashed before it is stored under its
- * name, and registering a set streams its stored frames once to compute the tar and archive digests that will be
- * reported, so the hashes in {@code ephemera.used} are the server's, not the job's.
+ * name, and every registered set's tar and archive digests are computed here from the stored frames (before the
+ * answer, or after it in the background, see {@link SetRegistrar}; either way before the set can go live), so the
+ * hashes in {@code ephemera.used} are the server's, not the job's.
  */
 public final class JobApi {
   private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
@@ -73,6 +78,8 @@ public final class JobApi {
   private final boolean directDownloads;
   /** Digests of persists in progress, computed as their chunks arrive (registration then only finishes them). */
   private final UploadSessions uploads;
+  /** Turns manifests into pending sets with this worker's digests, now or in the background. */
+  private final SetRegistrar registrar;
 
   /** Upload sessions open at once, and the raw and compressed bytes they may hold for their digests, in total. */
   static final int MAX_UPLOAD_SESSIONS = 64;
@@ -90,7 +97,9 @@ public final class JobApi {
       Duration jobTokenTtl,
       Clock clock,
       Meters meters,
-      boolean directDownloads) {
+      boolean directDownloads,
+      BiConsumer<CatalogTx, EventData> emit,
+      Faults faults) {
     this.catalog = catalog;
     this.store = store;
     this.signer = signer;
@@ -102,6 +111,12 @@ public final class JobApi {
     this.directDownloads = directDownloads;
     this.uploads =
         new UploadSessions(store, JobApi::chunkKey, MAX_UPLOAD_SESSIONS, MAX_HELD_UPLOAD_BYTES, UPLOAD_SESSION_IDLE);
+    this.registrar = new SetRegistrar(catalog, store, uploads, emit, clock, meters, faults, UPLOAD_SESSION_IDLE);
+  }
+
+  /** The registrar: the event applier settles a job's registrations with it before applying its completion. */
+  public SetRegistrar registrar() {
+    return registrar;
   }
 
   public static String chunkKey(String sha256) {
@@ -471,8 +486,13 @@ public final class JobApi {
     }
   }
 
-  /** @param uploadSession the upload session the chunks came with (optional; see {@link PresentRequest}) */
-  record RegisterRequest(String name, String when, Manifest manifest, String uploadSession) {}
+  /**
+   * @param uploadSession the upload session the chunks came with (optional; see {@link PresentRequest})
+   * @param waitForVerification whether to answer only once the worker has digested the stream (the default); with {@code false} the
+   *     answer comes once every chunk is known to be stored, with status {@code verifying} and no digests, and the set
+   *     is verified in the background before its job's completion is applied (see {@link SetRegistrar})
+   */
+  record RegisterRequest(String name, String when, Manifest manifest, String uploadSession, Boolean waitForVerification) {}
 
   /** Registers a pending set: invisible to everyone until the job completes (and then only if policy allows). */
   private HttpRouter.Response register(HttpRouter.Request request) throws IOException {
@@ -492,158 +512,19 @@ public final class JobApi {
       throw ApiException.badRequest("manifest.root must be an absolute path");
     }
     manifest.chunks().forEach(c -> requireSha(c.sha256()));
-    // Digested while the chunks arrived when this worker saw the whole upload session; otherwise read back in full.
-    Optional<UploadSessions.Digests> early =
-        uploads.find(caller.job().jobId(), body.uploadSession()).flatMap(s -> s.finish(manifest.chunks(), UPLOAD_SESSION_IDLE));
-    Digests digests =
-        early.isPresent()
-            ? new Digests(early.get().tarSha256(), early.get().tarSize(), early.get().archiveSha256(),
-                early.get().archiveSize(), early.get().storedSizes())
-            : digest(manifest);
-    // The digests are this worker's own, from the stored chunks; a manifest that states a tar_sha256 must agree (a
-    // persist that leaves it out, as the CLI does, saves itself a pass over the stream: it is filled in here).
-    boolean tarShaDiffers = manifest.tarSha256() != null && !digests.tarSha256().equals(manifest.tarSha256());
-    if (tarShaDiffers || digests.tarSize() != manifest.tarSize()) {
-      throw new ApiException(
-          422,
-          "manifest_mismatch",
-          "the stored chunks make a tar stream of " + digests.tarSize() + " bytes with sha256 " + digests.tarSha256()
-              + ", but the manifest says " + manifest.tarSize() + " bytes"
-              + (manifest.tarSha256() == null ? "" : " with " + manifest.tarSha256()));
+    SetRegistrar.Request asked =
+        new SetRegistrar.Request(Ulid.next(), caller.job().jobId(), caller.job().owner(), body.name(),
+            scope.toString(), when, manifest, body.uploadSession(), clock.instant());
+    if (Boolean.FALSE.equals(body.waitForVerification())) {
+      SetRegistrar.Accepted accepted = registrar.accept(asked);
+      return HttpRouter.Response.json(
+          202,
+          new SetView(asked.setId(), asked.name(), asked.scope(), -1, SetView.VERIFYING, manifest.root(), null,
+              manifest.tarSize(), null, accepted.archiveSize(), (int) manifest.fileCount(), manifest.chunks().size(),
+              asked.at(), asked.jobId(), links.archive(asked.setId())));
     }
-    Manifest verified = manifest.withDigests(digests.tarSha256(), digests.archiveSha256());
-    String setId = Ulid.next();
-    Instant now = clock.instant();
-    List<ChunkRefRow> refs = new ArrayList<>();
-    long offset = 0;
-    for (int i = 0; i < verified.chunks().size(); i++) {
-      Manifest.Chunk c = verified.chunks().get(i);
-      refs.add(new ChunkRefRow(i, c.sha256(), offset, c.rawSize(), digests.storedSizes().get(i)));
-      offset += c.rawSize();
-    }
-    // Write the manifest object before the catalog row: the catalog never names a set whose bytes are incomplete.
-    String manifestJson = verified.toJson();
-    store.put(manifestKey(setId), manifestJson.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    SetRow row =
-        new SetRow(
-            setId,
-            caller.job().owner(),
-            body.name(),
-            scope.toString(),
-            SetStatus.PENDING,
-            null,
-            caller.job().jobId(),
-            now,
-            null,
-            null,
-            verified.root(),
-            when,
-            verified.tarSha256(),
-            verified.tarSize(),
-            digests.archiveSha256(),
-            digests.archiveSize(),
-            (int) verified.fileCount(),
-            refs.size(),
-            manifestJson,
-            null);
-    catalog.useTransaction(
-        tx -> {
-          JobRow job = tx.jobs().find(caller.job().jobId()).orElseThrow();
-          if (job.completedAt() != null) {
-            throw ApiException.conflict("job " + job.jobId() + " has already completed; it cannot persist any more");
-          }
-          // A second persist of the same name in one job replaces the first.
-          for (SetRow earlier : tx.sets().pendingForJob(job.jobId())) {
-            if (earlier.name().equals(body.name())) {
-              tx.sets().markDiscarded(earlier.setId(), "replaced by a later persist in the same job");
-            }
-          }
-          tx.sets().insertPending(row, refs);
-        });
-    return HttpRouter.Response.json(201, SetView.of(row, -1, links.archive(setId)));
-  }
-
-  private record Digests(String tarSha256, long tarSize, String archiveSha256, long archiveSize, List<Long> storedSizes) {}
-
-  /** Frames fetched and decompressed ahead of the in-order hashing (memory: this many chunks). */
-  private static final int DIGEST_WINDOW = 8;
-
-  private static final int DIGEST_THREADS = 4;
-
-  /**
-   * Reads the stored frames once: archive digest, and (decompressed) tar digest and size. Fetching and decompressing
-   * run ahead on a few threads (a store round trip per chunk would otherwise dominate a persist); only the two
-   * sha256 updates are in stream order, on this thread.
-   */
-  private Digests digest(Manifest manifest) throws IOException {
-    List<Manifest.Chunk> chunks = manifest.chunks();
-    chunks.forEach(c -> requireSha(c.sha256()));
-    MessageDigest archive = sha256();
-    MessageDigest tar = sha256();
-    List<Long> storedSizes = new ArrayList<>(chunks.size());
-    long archiveSize = 0;
-    long tarSize = 0;
-    ExecutorService pool = Concurrency.pool("digest", DIGEST_THREADS);
-    try {
-      ArrayDeque<Future<byte[][]>> ahead = new ArrayDeque<>();
-      int next = 0;
-      for (int i = 0; i < chunks.size(); i++) {
-        while (ahead.size() < DIGEST_WINDOW && next < chunks.size()) {
-          Manifest.Chunk c = chunks.get(next++);
-          ahead.addLast(pool.submit(() -> frameAndRaw(c)));
-        }
-        byte[][] frameAndRaw = awaitChunk(ahead.removeFirst());
-        archive.update(frameAndRaw[0]);
-        tar.update(frameAndRaw[1]);
-        storedSizes.add((long) frameAndRaw[0].length);
-        archiveSize += frameAndRaw[0].length;
-        tarSize += frameAndRaw[1].length;
-      }
-    } finally {
-      pool.shutdownNow();
-    }
-    return new Digests(hex(tar), tarSize, hex(archive), archiveSize, storedSizes);
-  }
-
-  /** A stored frame and its raw bytes; the frame was verified against its name when it was uploaded. */
-  private byte[][] frameAndRaw(Manifest.Chunk c) {
-    byte[] frame =
-        store
-            .getBytes(chunkKey(c.sha256()))
-            .orElseThrow(
-                () -> new ApiException(422, "missing_chunk", "chunk " + c.sha256() + " is not stored; upload it first"));
-    long declared;
-    try {
-      declared = Zstd.findFrameCompressedSize(frame) == frame.length ? Zstd.getFrameContentSize(frame) : -1;
-    } catch (RuntimeException e) {
-      declared = -1;
-    }
-    if (declared != c.rawSize()) {
-      throw new ApiException(
-          422,
-          "manifest_mismatch",
-          "stored chunk " + c.sha256() + " holds " + (declared < 0 ? "an unreadable frame" : declared + " bytes")
-              + ", but the manifest says " + c.rawSize());
-    }
-    return new byte[][] {frame, Zstd.decompress(frame, c.rawSize())};
-  }
-
-  private static byte[][] awaitChunk(Future<byte[][]> f) throws IOException {
-    try {
-      return f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while digesting");
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof RuntimeException re) {
-        throw re;
-      }
-      if (cause instanceof IOException io) {
-        throw io;
-      }
-      throw new IOException(cause);
-    }
+    SetRow row = registrar.registerNow(asked);
+    return HttpRouter.Response.json(201, SetView.of(row, -1, links.archive(row.setId())));
   }
 
   private InputStream framesOf(Manifest manifest) {
@@ -862,18 +743,4 @@ public final class JobApi {
       throw ApiException.badRequest("set names are 1-64 characters of [A-Za-z0-9._-], got \"" + name + "\"");
     }
   }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static String hex(MessageDigest digest) {
-    return HexFormat.of().formatHex(digest.digest());
-  }
-
-
 }

@@ -7,6 +7,7 @@ import java.time.Instant;
  * A set as the API shows it to the job-side CLI: identity, where it was found, its hashes and a signed download link.
  *
  * @param fallbackLevel position of the set's scope in the asking job's read chain (-1 when the job created it)
+ * @param tarSha256 null while the status is {@link #VERIFYING}, as is {@code archiveSha256}
  */
 public record SetView(
     String setId,
@@ -24,6 +25,9 @@ public record SetView(
     Instant createdAt,
     String createdByJob,
     String downloadUrl) {
+
+  /** The status of a set registered without waiting, until the worker has verified it (no digests yet). */
+  public static final String VERIFYING = "verifying";
 
   static SetView of(SetRow set, int fallbackLevel, String downloadUrl) {
     return new SetView(

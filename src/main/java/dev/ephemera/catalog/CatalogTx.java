@@ -26,6 +26,7 @@ public final class CatalogTx {
   private InvalidationDao invalidations;
   private EvictionDao evictions;
   private BatchDao batch;
+  private RegistrationDao registrations;
 
   CatalogTx(Handle handle) {
     this.handle = Objects.requireNonNull(handle, "handle");
@@ -75,6 +76,10 @@ public final class CatalogTx {
   /** Set-based statements for applying a batch of events (one round trip each). */
   public BatchDao batch() {
     return batch == null ? batch = new BatchDao(handle) : batch;
+  }
+
+  public RegistrationDao registrations() {
+    return registrations == null ? registrations = handle.attach(RegistrationDao.class) : registrations;
   }
 
   public EvictionDao evictions() {

@@ -3,7 +3,10 @@ package dev.ephemera.catalog;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 
+import org.jdbi.v3.sqlobject.config.KeyColumn;
+import org.jdbi.v3.sqlobject.config.ValueColumn;
 import org.jdbi.v3.sqlobject.customizer.Bind;
 import org.jdbi.v3.sqlobject.statement.SqlQuery;
 import org.jdbi.v3.sqlobject.statement.SqlUpdate;
@@ -74,6 +77,27 @@ public interface ChunkDao {
       returning sha256
       """)
   List<String> touch(@Bind("shas") String[] sha256s, @Bind("at") Instant at);
+
+  /**
+   * {@link #touch}, answering the stored size of each chunk that has a live row (the length of the frame the worker
+   * verified and stored): what a registration that does not wait for the digests reports as the archive size.
+   */
+  default Map<String, Long> touchStored(Collection<String> sha256s, Instant at) {
+    if (sha256s.isEmpty()) {
+      return Map.of();
+    }
+    return touchStored(sha256s.toArray(String[]::new), at);
+  }
+
+  @SqlQuery("""
+      update chunks set last_seen_at = greatest(last_seen_at, :at)
+      where sha256 in (select sha256 from chunks where sha256 = any(:shas) and deleted_at is null
+               order by sha256 for update)
+      returning sha256, stored_size
+      """)
+  @KeyColumn("sha256")
+  @ValueColumn("stored_size")
+  Map<String, Long> touchStored(@Bind("shas") String[] sha256s, @Bind("at") Instant at);
 
   /** Marks every chunk of a set as needed now: a restore of the set that is in flight keeps its chunks for the grace. */
   @SqlUpdate("""

@@ -181,11 +181,17 @@ public final class ApiClient {
   }
 
   public SetView register(String name, String when, Manifest manifest) throws IOException {
-    return register(name, when, manifest, null);
+    return register(name, when, manifest, null, true);
   }
 
-  /** Registers a set whose chunks went through {@code sink}: the worker has digested them as they arrived. */
-  public SetView register(String name, String when, Manifest manifest, UploadSink sink) throws IOException {
+  /**
+   * Registers a set whose chunks went through {@code sink} (nullable): the worker has digested them as they arrived.
+   *
+   * @param waitForVerification answer with the worker's digests; otherwise as soon as every chunk is known stored,
+   *     with status {@code verifying} and no digests (the set cannot go live before the worker has verified it)
+   */
+  public SetView register(String name, String when, Manifest manifest, UploadSink sink, boolean waitForVerification)
+      throws IOException {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("name", name);
     body.put("when", when);
@@ -193,6 +199,7 @@ public final class ApiClient {
     if (sink != null) {
       body.put("upload_session", sink.session());
     }
+    body.put("wait_for_verification", waitForVerification);
     byte[] answer = post("/v1/jobs/" + job + "/sets", JSON.writeValueAsBytes(body));
     return JSON.readValue(answer, SetView.class);
   }

@@ -80,6 +80,13 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
       description = "Read every file, even where the last restore into the same directory proves it unchanged.")
   boolean noFilesCache;
 
+  @Option(
+      names = "--wait",
+      description =
+          "Answer once the worker has read the stored chunks back and computed the set's sha256s (printed), instead of"
+              + " as soon as every chunk is stored; either way the set goes live only once verified.")
+  boolean waitForVerification;
+
   @Override
   public ClientOptions client() {
     return client;
@@ -212,7 +219,7 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     manifest.warnings().forEach(w -> err.println("persist: warning: " + w));
     SetView set;
     try {
-      set = api.register(setName, setWhen, manifest, sink);
+      set = api.register(setName, setWhen, manifest, sink, waitForVerification);
     } catch (ApiClient.ApiError e) {
       throw refused(setName, e);
     }
@@ -221,7 +228,7 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     String human =
         String.format(
             "persist: %s: %d files, %s → set %s in %s (pending until the job %s); uploaded %d of %d chunks (%s), %d"
-                + " already stored%s; %s; tar sha256 %s",
+                + " already stored%s; %s; %s",
             setName,
             manifest.fileCount(),
             Output.bytes(manifest.tarSize()),
@@ -236,13 +243,16 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
                 ? "; read " + Output.bytes(written.fileBytesRead()) + " of files, the rest unchanged since the restore"
                 : "",
             Output.seconds(took),
-            set.tarSha256());
+            set.tarSha256() == null
+                ? "the worker is verifying it (its tar sha256 comes with the set once verified; --wait prints it)"
+                : "tar sha256 " + set.tarSha256());
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("command", "persist");
     json.put("outcome", "persisted");
     json.put("name", setName);
     json.put("set_id", set.setId());
     json.put("scope", set.scope());
+    json.put("status", set.status());
     json.put("root", manifest.root());
     json.put("files", manifest.fileCount());
     json.put("tar_size", manifest.tarSize());

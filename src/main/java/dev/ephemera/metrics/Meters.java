@@ -2,6 +2,7 @@ package dev.ephemera.metrics;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -48,6 +49,8 @@ public final class Meters {
   public static final String CHUNK_UPLOAD_BYTES = "ephemera.chunk.upload";
   public static final String CHUNK_DOWNLOAD_BYTES = "ephemera.chunk.download";
   public static final String DENIED = "ephemera.denied";
+  public static final String VERIFY_SECONDS = "ephemera.set.verify";
+  public static final String VERIFY_IN_FLIGHT = "ephemera.set.verify.inflight";
   // ---- dependencies ----
   public static final String STORE_CALLS = "ephemera.store.call";
   public static final String DB_STATEMENTS = "ephemera.db.statement";
@@ -71,7 +74,8 @@ public final class Meters {
       List.of(
           EVENTS, EVENT_SECONDS, EVENT_ERRORS, STAGE_SECONDS, DECISIONS, DLQ, OUTBOX_PUBLISHED, OUTBOX_BACKLOG,
           OUTBOX_OLDEST_SECONDS, CONSUMER_LAG, KAFKA_CALLS, HTTP_REQUESTS, RESTORES, RESTORE_SECONDS, PERSIST_SECONDS,
-          CHUNK_UPLOADS, CHUNK_UPLOAD_BYTES, CHUNK_DOWNLOAD_BYTES, DENIED, STORE_CALLS, DB_STATEMENTS,
+          CHUNK_UPLOADS, CHUNK_UPLOAD_BYTES, CHUNK_DOWNLOAD_BYTES, DENIED, VERIFY_SECONDS, VERIFY_IN_FLIGHT,
+          STORE_CALLS, DB_STATEMENTS,
           OWNER_STORED_BYTES, OWNER_QUOTA_BYTES, CATALOG_SETS, CATALOG_SET_BYTES, CATALOG_CHUNKS, CATALOG_CHUNK_BYTES,
           CATALOG_REFRESH_AGE, EVICTED_BYTES, GC_REQUESTS, GC_RUNS, GC_DELETED_CHUNKS, GC_DELETED_BYTES);
 
@@ -288,6 +292,19 @@ public final class Meters {
   /** A chunk served to a restoring job, or handed to it as a presigned URL (stored, compressed bytes). */
   public void chunkDownload(long storedBytes) {
     DistributionSummary.builder(CHUNK_DOWNLOAD_BYTES).baseUnit("bytes").register(registry).record(storedBytes);
+  }
+
+  /**
+   * A registration verified in the background: {@code outcome} verified (now a pending set), digest_mismatch or
+   * chunk_missing (dropped), job_completed (dropped: its job completed before it was verified).
+   */
+  public void verification(String outcome, long nanos) {
+    latency(VERIFY_SECONDS).tag(TAG_OUTCOME, outcome).register(registry).record(Duration.ofNanos(nanos));
+  }
+
+  /** The registrations this process is verifying or has queued (the map's size, read at each scrape). */
+  public void verificationsInFlight(Map<?, ?> verifying) {
+    Gauge.builder(VERIFY_IN_FLIGHT, verifying, Map::size).strongReference(true).register(registry);
   }
 
   /** A request refused by policy or authentication. */

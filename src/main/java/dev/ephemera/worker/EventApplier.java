@@ -39,8 +39,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -95,6 +97,20 @@ public final class EventApplier {
   private final String source;
   private final Clock clock;
   private final Meters meters;
+  private final Settler settler;
+
+  /**
+   * Settles the registrations of jobs whose completions are about to be applied (see
+   * {@code dev.ephemera.api.SetRegistrar#settle}): once it returns, each of their sets is pending or was dropped.
+   */
+  @FunctionalInterface
+  public interface Settler {
+    /** For appliers in a process that takes no registrations. */
+    Settler NONE = jobIds -> {};
+
+    /** @throws RuntimeException when it could not: the batch is retried later */
+    void settle(Collection<String> jobIds);
+  }
 
   public EventApplier(
       dev.ephemera.catalog.Catalog catalog,
@@ -103,7 +119,8 @@ public final class EventApplier {
       ControlHandler control,
       String source,
       Clock clock,
-      Meters meters) {
+      Meters meters,
+      Settler settler) {
     this.catalog = catalog;
     this.codec = codec;
     this.links = links;
@@ -111,6 +128,7 @@ public final class EventApplier {
     this.source = source;
     this.clock = clock;
     this.meters = meters;
+    this.settler = settler;
   }
 
   /** Applies one record in a transaction of its own. */
@@ -142,6 +160,15 @@ public final class EventApplier {
     for (Incoming in : batch) {
       decoded.add(decode(in));
     }
+    // A completion is applied once every registration of its job is a pending set or dropped, never while one is
+    // still being verified (its set would stay pending for a job that completed).
+    Set<String> completing = new LinkedHashSet<>();
+    for (Object d : decoded) {
+      if (d instanceof CloudEvent event && event.data() instanceof JobCompleted completed) {
+        completing.add(completed.job().jobId());
+      }
+    }
+    settler.settle(completing);
     // buildomat.jobs batches go set-based (one statement per kind of row); control events are few and go one by one
     boolean jobsOnly = setBased && batch.stream().allMatch(in -> Topics.BUILDOMAT_JOBS.equals(in.topic()));
     List<Outcome> outcomes =

@@ -13,6 +13,9 @@ public interface Faults {
   /** After Kafka acknowledged a batch of outbox rows, before they are marked published. */
   String AFTER_SEND = "after-send";
 
+  /** After a registration was accepted (its row committed, the persist answered), before it is verified. */
+  String BEFORE_VERIFY = "before-verify";
+
   Faults NONE = point -> {};
 
   void at(String point);

@@ -70,6 +70,14 @@ class FilesCacheIT {
         });
   }
 
+  /** The set a persist registered without waiting, once the worker has verified it. */
+  private SetRow awaitVerified(String setId) {
+    return org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> worker.app().catalog().jdbi().withExtension(SetDao.class, d -> d.find(setId)), Optional::isPresent)
+        .orElseThrow();
+  }
+
   @Test
   void aPersistAfterARestoreReadsOnlyWhatTheBuildChangedAndRegistersTheSameSet() throws Exception {
     Path tree = tmp.resolve("target");
@@ -100,16 +108,17 @@ class FilesCacheIT {
     Files.write(files.get(100).resolveSibling("new.rlib"), new byte[50_000]);
 
     JsonNode cached = cli(next, "persist", "target", tree.toString());
-    JsonNode everything = cli(next, "persist", "target-read", tree.toString(), "--no-files-cache");
+    JsonNode everything = cli(next, "persist", "target-read", tree.toString(), "--no-files-cache", "--wait");
 
     assertThat(cached.get("files_cache").asBoolean()).isTrue();
     assertThat(everything.get("files_cache").asBoolean()).isFalse();
     long treeBytes = everything.get("file_bytes_read").asLong();
     // three changed files in a 37 MB tree of 1 MiB chunks: each costs a chunk or two until the chunker is in step again
     assertThat(cached.get("file_bytes_read").asLong()).isLessThan(treeBytes / 2);
-    // the same set: the worker's own digests of the stored chunks agree
-    assertThat(cached.get("tar_sha256").asText()).isEqualTo(everything.get("tar_sha256").asText());
-    assertThat(cached.get("archive_sha256").asText()).isEqualTo(everything.get("archive_sha256").asText());
+    // the same set: the worker's own digests of the stored chunks agree (the first persist did not wait for them)
+    SetRow verified = awaitVerified(cached.get("set_id").asText());
+    assertThat(verified.tarSha256()).isEqualTo(everything.get("tar_sha256").asText());
+    assertThat(verified.archiveSha256()).isEqualTo(everything.get("archive_sha256").asText());
     assertThat(cached.get("chunks").asLong()).isEqualTo(everything.get("chunks").asLong());
     assertThat(cached.get("chunks_uploaded").asLong()).isPositive().isLessThan(cached.get("chunks").asLong() / 2);
   }

@@ -103,7 +103,7 @@ class UploadSessionIT {
     byte[] data = new byte[size];
     new Random(seed).nextBytes(data);
     Files.write(tree.resolve("blob"), data);
-    CliRun run = worker.cli(job, "persist", name, tree.toString(), "--json");
+    CliRun run = worker.cli(job, "persist", name, tree.toString(), "--json", "--wait");
     assertThat(run.exit()).as(run.err()).isZero();
     return JSON.readTree(run.out());
   }
@@ -129,14 +129,14 @@ class UploadSessionIT {
     Files.write(tree.resolve("copy.bin"), Files.readAllBytes(tree.resolve("d2/f11.bin")));
     String job = startedPushJob();
 
-    CliRun cold = worker.cli(job, "persist", "tree", tree.toString(), "--json");
+    CliRun cold = worker.cli(job, "persist", "tree", tree.toString(), "--json", "--wait");
     assertThat(cold.exit()).as(cold.err()).isZero();
     JsonNode coldSet = JSON.readTree(cold.out());
     assertThat(coldSet.get("chunks_uploaded").asLong()).isGreaterThan(3);
     assertSameDigests(coldSet, registerAgain(job, coldSet, "tree-full", null));
 
     Files.writeString(tree.resolve("d1/f4.bin"), "changed", StandardOpenOption.APPEND);
-    CliRun warm = worker.cli(job, "persist", "tree", tree.toString(), "--json");
+    CliRun warm = worker.cli(job, "persist", "tree", tree.toString(), "--json", "--wait");
     assertThat(warm.exit()).as(warm.err()).isZero();
     JsonNode warmSet = JSON.readTree(warm.out());
     assertThat(warmSet.get("chunks_uploaded").asLong()).isLessThan(warmSet.get("chunks").asLong());

@@ -67,6 +67,13 @@ class CrashRecoveryIT {
   }
 
   @Test
+  void aWorkerKilledBeforeVerifyingARegistrationLeavesItToTheNextStartOrTheJobsCompletion(TestServices services)
+      throws Exception {
+    Map<String, String> s = RunningWorker.settingsFor(services, "crash-verify");
+    runAndCheck(services, s, List.of(Faults.BEFORE_VERIFY + ":2", Faults.BEFORE_VERIFY + ":6"), 3, 5);
+  }
+
+  @Test
   void twoReplicasRebalancedMidStreamWithOneKilledKeepEveryGuarantee(TestServices services) throws Exception {
     Map<String, String> s = RunningWorker.settingsFor(services, "replicas");
     Map<String, String> second = new LinkedHashMap<>(s);

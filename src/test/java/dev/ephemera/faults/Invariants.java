@@ -63,6 +63,14 @@ final class Invariants {
                       + " where s.status = 'pending' and j.completed_at is not null"))
           .as("pending sets of completed jobs")
           .isEmpty();
+      // nor does a registration: a completion waits for them, and one that came after is dropped
+      assertThat(
+              strings(
+                  c,
+                  "select r.set_id from registrations r join jobs j on j.job_id = r.job_id"
+                      + " where j.completed_at is not null"))
+          .as("registrations of completed jobs")
+          .isEmpty();
 
       // every head names the newest valid set of its key, and that set is live
       assertThat(

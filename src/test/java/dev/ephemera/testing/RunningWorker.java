@@ -83,9 +83,14 @@ public final class RunningWorker implements AutoCloseable {
 
   /** Starts a worker in this JVM with exactly these settings (see {@link #settingsFor}). */
   public static RunningWorker start(Map<String, String> s) throws Exception {
+    return start(s, dev.ephemera.worker.Faults.NONE);
+  }
+
+  /** {@link #start(Map)} with {@code faults} called at the worker's fault points (see {@code Faults}). */
+  public static RunningWorker start(Map<String, String> s, dev.ephemera.worker.Faults faults) throws Exception {
     EphemeraConfig config =
         EphemeraConfig.from(Settings.load(EphemeraConfig.DEFAULTS, Optional.empty(), Map.of(), s));
-    App app = App.start(config, Clock.systemUTC());
+    App app = App.start(config, Clock.systemUTC(), faults);
     return new RunningWorker(
         app, s.get("kafka.bootstrap"), s.get("kafka.topic-prefix"), URI.create(s.get("http.public-url")), s);
   }

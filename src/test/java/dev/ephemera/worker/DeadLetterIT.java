@@ -164,7 +164,8 @@ class DeadLetterIT {
                 new io.micrometer.core.instrument.simple.SimpleMeterRegistry()), gc -> {}),
             "urn:test",
             java.time.Clock.systemUTC(),
-            new dev.ephemera.metrics.Meters(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()));
+            new dev.ephemera.metrics.Meters(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()),
+            EventApplier.Settler.NONE);
     var poison =
         new EventApplier.Incoming(Topics.BUILDOMAT_JOBS, 99, 12345, OWNER.getBytes(StandardCharsets.UTF_8),
             "garbage".getBytes(StandardCharsets.UTF_8));

@@ -65,7 +65,8 @@ class JobBatchIT {
         new Control(Clock.systemUTC(), meters, gc -> {}),
         "urn:test",
         Clock.systemUTC(),
-        meters);
+        meters,
+        EventApplier.Settler.NONE);
   }
 
   private static JobInfo job(String jobId, String owner, String branch) {

@@ -447,6 +447,12 @@ public final class ArchiveBenchmark {
                 Locale.ROOT, "; server cpu %.1f s (baseline's %.1f s)", ours.serverCpu(), base.serverCpu());
     log(label + ":" + s);
     report.add(s);
+    if (ours.verifiedAfter() >= 0) {
+      report.add(String.format(Locale.ROOT,
+          "    the persist did not wait for the worker's verification, done %.2f s after it returned (server cpu %.1f s);"
+              + " waiting for it (--wait) would make the ratio %.2f",
+          ours.verifiedAfter(), ours.verifyServerCpu(), (ours.seconds() + ours.verifiedAfter()) / base.seconds()));
+    }
     if (oursRuns.size() > 1) {
       StringBuilder rounds = new StringBuilder("    rounds (the baseline first in rounds 1, 3, ...): ephemera");
       oursRuns.forEach(r -> rounds.append(String.format(Locale.ROOT, " %.2f", r.seconds())));
@@ -637,9 +643,18 @@ public final class ArchiveBenchmark {
    * One command's figures; {@code serverCpu} is the servers' CPU (this JVM and its children: worker, S3Proxy, Kafka,
    * PostgreSQL) while it ran, which its own {@code cpu} does not include.
    */
-  record Run(double seconds, double cpu, long rssMb, int exit, String out, String err, double serverCpu) {
+  /**
+   * @param verifiedAfter for a persist answered before the worker verified its set: how long after the CLI exited the
+   *     worker had verified it (-1 otherwise), and {@code verifyServerCpu} the servers' CPU in that time
+   */
+  record Run(double seconds, double cpu, long rssMb, int exit, String out, String err, double serverCpu,
+      double verifiedAfter, double verifyServerCpu) {
     Run withServerCpu(double serverCpu) {
-      return new Run(seconds, cpu, rssMb, exit, out, err, serverCpu);
+      return new Run(seconds, cpu, rssMb, exit, out, err, serverCpu, verifiedAfter, verifyServerCpu);
+    }
+
+    Run withVerification(double verifiedAfter, double verifyServerCpu) {
+      return new Run(seconds, cpu, rssMb, exit, out, err, serverCpu, verifiedAfter, verifyServerCpu);
     }
 
     JsonNode json() {
@@ -696,7 +711,29 @@ public final class ArchiveBenchmark {
     }
     log("ephemera " + args[0] + ": " + r.out().trim());
     log(String.format(Locale.ROOT, "server cpu during ephemera %s: %.1f s", args[0], r.serverCpu()));
+    if (args[0].equals("persist") && r.json().path("status").asText().equals("verifying")) {
+      // The worker verifies the set after answering: nothing else runs until it has (the baseline would share the
+      // cores with it), and the line reports how long it took.
+      long t0 = System.nanoTime();
+      double server1 = serverCpu();
+      awaitVerified(r.json().get("set_id").asText());
+      r = r.withVerification((System.nanoTime() - t0) / 1e9, serverCpu() - server1);
+      log(String.format(Locale.ROOT, "verified %.2f s after the persist returned (server cpu %.1f s)",
+          r.verifiedAfter(), r.verifyServerCpu()));
+    }
     return r;
+  }
+
+  /** Waits until the worker has verified a registration: its set exists (pending or beyond). */
+  private void awaitVerified(String setId) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (app.catalog().jdbi().withExtension(SetDao.class, d -> d.find(setId)).isPresent()) {
+        return;
+      }
+      Thread.sleep(5);
+    }
+    throw new IllegalStateException("set " + setId + " was not verified within 120 s");
   }
 
   /** CPU seconds of the servers: this JVM (worker, S3Proxy, Kafka) and its child processes (PostgreSQL). */
@@ -754,7 +791,7 @@ public final class ArchiveBenchmark {
     double cpu = Double.parseDouble(field.apply("User time (seconds)")) + Double.parseDouble(field.apply(
         "System time (seconds)"));
     long rss = Long.parseLong(field.apply("Maximum resident set size (kbytes)")) / 1024;
-    return new Run(seconds, cpu, rss, exit, out, err, 0);
+    return new Run(seconds, cpu, rss, exit, out, err, 0, -1, 0);
   }
 
   private static Run median(List<Run> runs) {

@@ -1,0 +1,479 @@
+package dev.ephemera.api;
+
+import com.github.luben.zstd.Zstd;
+import dev.ephemera.archive.Concurrency;
+import dev.ephemera.archive.Manifest;
+import dev.ephemera.catalog.Catalog;
+import dev.ephemera.catalog.CatalogTx;
+import dev.ephemera.catalog.ChunkRefRow;
+import dev.ephemera.catalog.JobRow;
+import dev.ephemera.catalog.RegistrationDao;
+import dev.ephemera.catalog.RegistrationRow;
+import dev.ephemera.catalog.SetRow;
+import dev.ephemera.catalog.SetStatus;
+import dev.ephemera.event.Discarded;
+import dev.ephemera.event.EventData;
+import dev.ephemera.metrics.Meters;
+import dev.ephemera.store.ObjectStore;
+import dev.ephemera.worker.Faults;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
+import java.util.function.BiConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns a persist's manifest into a pending set whose {@code tar_sha256} and {@code archive_sha256} are this worker's
+ * own, computed from the stored chunks (or, when this worker saw the whole upload session, from the chunks as they
+ * arrived).
+ *
+ * <p>Two ways: {@link #registerNow} digests first and answers with the set (the persist waits for the digests), and
+ * {@link #accept} only checks that every chunk is stored, records a {@code registrations} row and answers; the
+ * digests then run here in the background ({@link #verifyLater}). A verified registration becomes the pending set,
+ * under the same id, in the transaction that deletes its row; one whose chunks do not make the stream the manifest
+ * describes is dropped with an {@code ephemera.discarded} event. Nothing reads a registration as a set: it cannot go
+ * live, be restored or be reported before it is verified, and {@link #settle} (run before a {@code job.completed} is
+ * applied) makes the completion wait for its job's registrations. A worker that stops with registrations in flight
+ * leaves their rows; {@link #resume} at start, or the job's completion, verifies them again from the store.
+ */
+public final class SetRegistrar implements AutoCloseable {
+  private static final Logger LOGGER = LoggerFactory.getLogger(SetRegistrar.class);
+
+  /** Frames fetched and decompressed ahead of the in-order hashing (memory: this many chunks). */
+  private static final int DIGEST_WINDOW = 8;
+
+  private static final int DIGEST_THREADS = 4;
+
+  /** Registrations verified at once in the background; {@link #settle} verifies on its own thread besides. */
+  private static final int VERIFY_THREADS = 2;
+
+  /** What a persist asks to register. */
+  record Request(
+      String setId,
+      String jobId,
+      String owner,
+      String name,
+      String scope,
+      String when,
+      Manifest manifest,
+      String uploadSession,
+      Instant at) {}
+
+  /** The stream the stored chunks make, as this worker computed it. */
+  record Digests(String tarSha256, long tarSize, String archiveSha256, long archiveSize, List<Long> storedSizes) {}
+
+  /** A registration accepted: what the stored chunks' frames add up to (the worker's record of each upload). */
+  record Accepted(String setId, long archiveSize) {}
+
+  private final Catalog catalog;
+  private final ObjectStore store;
+  private final UploadSessions uploads;
+  private final BiConsumer<CatalogTx, EventData> emit;
+  private final Clock clock;
+  private final Meters meters;
+  private final Faults faults;
+  private final Duration sessionWait;
+  private final ExecutorService background = Concurrency.pool("verify", VERIFY_THREADS);
+  /** Verifications running or queued in this process, by set id (one per registration however many ask). */
+  private final Map<String, FutureTask<Void>> verifying = new ConcurrentHashMap<>();
+
+  SetRegistrar(
+      Catalog catalog,
+      ObjectStore store,
+      UploadSessions uploads,
+      BiConsumer<CatalogTx, EventData> emit,
+      Clock clock,
+      Meters meters,
+      Faults faults,
+      Duration sessionWait) {
+    this.catalog = catalog;
+    this.store = store;
+    this.uploads = uploads;
+    this.emit = emit;
+    this.clock = clock;
+    this.meters = meters;
+    this.faults = faults;
+    this.sessionWait = sessionWait;
+    meters.verificationsInFlight(verifying);
+  }
+
+  /** Digests the stream, then records the pending set; a manifest the chunks do not make is refused (422). */
+  SetRow registerNow(Request request) throws IOException {
+    Digests digests = digests(request);
+    return insert(request, digests, false).orElseThrow();
+  }
+
+  /**
+   * Records the registration after checking that every chunk it names is stored (a missing one is refused now, 422),
+   * and starts verifying it in the background.
+   */
+  Accepted accept(Request request) {
+    List<String> shas = request.manifest().chunks().stream().map(Manifest.Chunk::sha256).toList();
+    long archiveSize =
+        catalog.inTransaction(
+            tx -> {
+              requireOpen(tx, request.jobId());
+              Map<String, Long> stored = tx.chunks().touchStored(new java.util.HashSet<>(shas), request.at());
+              long size = 0;
+              for (String sha : shas) {
+                Long s = stored.get(sha);
+                if (s == null) {
+                  throw new ApiException(422, "missing_chunk", "chunk " + sha + " is not stored; upload it first");
+                }
+                size += s;
+              }
+              tx.registrations()
+                  .insert(
+                      new RegistrationRow(
+                          request.setId(),
+                          request.jobId(),
+                          request.owner(),
+                          request.name(),
+                          request.scope(),
+                          request.when(),
+                          request.uploadSession(),
+                          request.manifest().toJson(),
+                          request.at()));
+              return size;
+            });
+    verifyLater(request.setId());
+    return new Accepted(request.setId(), archiveSize);
+  }
+
+  /** Queues the registration's verification on the background threads. */
+  void verifyLater(String setId) {
+    background.execute(
+        () -> {
+          try {
+            verify(setId);
+          } catch (IOException | RuntimeException e) {
+            // the row stays: the job's completion (settle) or the next start (resume) verifies it again
+            LOGGER.atWarn().addKeyValue("set_id", setId).setCause(e).log("verifying a registration failed");
+          }
+        });
+  }
+
+  /** Queues every registration in the catalog (at start: those a stopped worker left). */
+  public void resume() {
+    List<String> ids = catalog.jdbi().withExtension(RegistrationDao.class, RegistrationDao::ids);
+    if (!ids.isEmpty()) {
+      LOGGER.atInfo().addKeyValue("registrations", ids.size()).log("verifying the registrations left by an earlier run");
+    }
+    ids.forEach(this::verifyLater);
+  }
+
+  /**
+   * Verifies, on this thread or by waiting for the one already at it, every registration of these jobs, so that
+   * applying their completions finds their sets pending (or knows they were dropped).
+   *
+   * @throws UncheckedIOException when the store could not be read: nothing was settled for that registration, and the
+   *     caller retries later
+   */
+  public void settle(Collection<String> jobIds) {
+    if (jobIds.isEmpty()) {
+      return;
+    }
+    for (RegistrationRow row : catalog.jdbi().withExtension(RegistrationDao.class, d -> d.forJobs(jobIds))) {
+      try {
+        verify(row.setId());
+      } catch (IOException e) {
+        throw new UncheckedIOException("verifying set " + row.setId() + " of job " + row.jobId(), e);
+      }
+    }
+  }
+
+  /** Verifies the registration once, however many threads ask at the same time; a later call finds it gone. */
+  private void verify(String setId) throws IOException {
+    FutureTask<Void> task =
+        verifying.computeIfAbsent(
+            setId,
+            id ->
+                new FutureTask<>(
+                    () -> {
+                      verifyNow(id);
+                      return null;
+                    }));
+    task.run(); // does nothing when another thread runs it or ran it
+    try {
+      task.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while verifying set " + setId);
+    } catch (ExecutionException e) {
+      throw rethrow(e.getCause());
+    } finally {
+      verifying.remove(setId, task);
+    }
+  }
+
+  private void verifyNow(String setId) throws IOException {
+    Optional<RegistrationRow> found = catalog.jdbi().withExtension(RegistrationDao.class, d -> d.find(setId));
+    if (found.isEmpty()) {
+      return; // settled already, here or by another worker
+    }
+    faults.at(Faults.BEFORE_VERIFY);
+    RegistrationRow row = found.get();
+    Request request =
+        new Request(row.setId(), row.jobId(), row.owner(), row.name(), row.scope(), row.when(),
+            Manifest.fromJson(row.manifestJson()), row.uploadSession(), row.createdAt());
+    long start = System.nanoTime();
+    Digests digests;
+    try {
+      digests = digests(request);
+    } catch (ApiException e) {
+      String reason = e.code().equals("missing_chunk") ? "chunk_missing" : "digest_mismatch";
+      LOGGER.atWarn().addKeyValue("set_id", setId).addKeyValue("reason", reason).log(e.getMessage());
+      drop(row, reason);
+      meters.verification(reason, System.nanoTime() - start);
+      return;
+    }
+    Optional<SetRow> set = insert(request, digests, true);
+    meters.verification(set.isPresent() ? "verified" : "job_completed", System.nanoTime() - start);
+  }
+
+  /** Takes the registration out with an {@code ephemera.discarded} event (once, whoever else tries). */
+  private void drop(RegistrationRow row, String reason) {
+    catalog.useTransaction(
+        tx -> {
+          if (tx.registrations().delete(row.setId())) {
+            emit.accept(tx, new Discarded(row.jobId(), row.owner(), row.name(), row.setId(), row.scope(), reason));
+          }
+        });
+  }
+
+  private static void requireOpen(CatalogTx tx, String jobId) {
+    JobRow job = tx.jobs().find(jobId).orElseThrow();
+    if (job.completedAt() != null) {
+      throw ApiException.conflict("job " + job.jobId() + " has already completed; it cannot persist any more");
+    }
+  }
+
+  /**
+   * Records the pending set with the worker's digests. A persist of the same name in the same job replaces the older
+   * one, by set id (registrations may settle out of order).
+   *
+   * @param registered whether the set comes from a registration: its row is taken out in the same transaction, and a
+   *     job that completed meanwhile drops it (empty) instead of refusing it
+   */
+  private Optional<SetRow> insert(Request request, Digests digests, boolean registered) {
+    Manifest verified = request.manifest().withDigests(digests.tarSha256(), digests.archiveSha256());
+    List<ChunkRefRow> refs = new ArrayList<>();
+    long offset = 0;
+    for (int i = 0; i < verified.chunks().size(); i++) {
+      Manifest.Chunk c = verified.chunks().get(i);
+      refs.add(new ChunkRefRow(i, c.sha256(), offset, c.rawSize(), digests.storedSizes().get(i)));
+      offset += c.rawSize();
+    }
+    // Write the manifest object before the catalog row: the catalog never names a set whose bytes are incomplete.
+    String manifestJson = verified.toJson();
+    store.put(JobApi.manifestKey(request.setId()), manifestJson.getBytes(StandardCharsets.UTF_8));
+    SetRow row =
+        new SetRow(
+            request.setId(),
+            request.owner(),
+            request.name(),
+            request.scope(),
+            SetStatus.PENDING,
+            null,
+            request.jobId(),
+            request.at(),
+            null,
+            null,
+            verified.root(),
+            request.when(),
+            verified.tarSha256(),
+            verified.tarSize(),
+            digests.archiveSha256(),
+            digests.archiveSize(),
+            (int) verified.fileCount(),
+            refs.size(),
+            manifestJson,
+            null);
+    Optional<SetRow> inserted =
+        catalog.inTransaction(
+            tx -> {
+              if (registered) {
+                if (!tx.registrations().delete(request.setId())) {
+                  return Optional.empty(); // another worker settled it
+                }
+                JobRow job = tx.jobs().find(request.jobId()).orElseThrow();
+                if (job.completedAt() != null) {
+                  emit.accept(tx, new Discarded(request.jobId(), request.owner(), request.name(), request.setId(),
+                      request.scope(), "job_completed_first"));
+                  return Optional.empty();
+                }
+              } else {
+                requireOpen(tx, request.jobId());
+              }
+              boolean replaced = false;
+              for (SetRow other : tx.sets().pendingForJob(request.jobId())) {
+                if (other.name().equals(request.name())) {
+                  if (other.setId().compareTo(request.setId()) < 0) {
+                    tx.sets().markDiscarded(other.setId(), "replaced by a later persist in the same job");
+                  } else {
+                    replaced = true;
+                  }
+                }
+              }
+              tx.sets().insertPending(row, refs);
+              if (replaced) {
+                tx.sets().markDiscarded(row.setId(), "replaced by a later persist in the same job");
+              }
+              return Optional.of(row);
+            });
+    if (inserted.isEmpty()) {
+      try {
+        store.delete(JobApi.manifestKey(request.setId()));
+      } catch (RuntimeException e) {
+        LOGGER.atWarn().addKeyValue("set_id", request.setId()).setCause(e).log("could not delete a dropped manifest");
+      }
+    }
+    return inserted;
+  }
+
+  /**
+   * The worker's digests of the stream: from the upload session when this worker saw every chunk of it arrive,
+   * otherwise by reading the stored frames back. A manifest that states a {@code tar_sha256} must agree (the CLI
+   * leaves it out: it is filled in here).
+   *
+   * @throws ApiException 422 when the stored chunks do not make the stream the manifest describes
+   */
+  private Digests digests(Request request) throws IOException {
+    Manifest manifest = request.manifest();
+    Optional<UploadSessions.Digests> early =
+        Optional.ofNullable(request.uploadSession())
+            .flatMap(id -> uploads.find(request.jobId(), id))
+            .flatMap(s -> s.finish(manifest.chunks(), sessionWait));
+    Digests digests =
+        early.isPresent()
+            ? new Digests(early.get().tarSha256(), early.get().tarSize(), early.get().archiveSha256(),
+                early.get().archiveSize(), early.get().storedSizes())
+            : digest(manifest);
+    boolean tarShaDiffers = manifest.tarSha256() != null && !digests.tarSha256().equals(manifest.tarSha256());
+    if (tarShaDiffers || digests.tarSize() != manifest.tarSize()) {
+      throw new ApiException(
+          422,
+          "manifest_mismatch",
+          "the stored chunks make a tar stream of " + digests.tarSize() + " bytes with sha256 " + digests.tarSha256()
+              + ", but the manifest says " + manifest.tarSize() + " bytes"
+              + (manifest.tarSha256() == null ? "" : " with " + manifest.tarSha256()));
+    }
+    return digests;
+  }
+
+  /**
+   * Reads the stored frames once: archive digest, and (decompressed) tar digest and size. Fetching and decompressing
+   * run ahead on a few threads (a store round trip per chunk would otherwise dominate a persist); only the two
+   * sha256 updates are in stream order, on this thread.
+   */
+  private Digests digest(Manifest manifest) throws IOException {
+    List<Manifest.Chunk> chunks = manifest.chunks();
+    MessageDigest archive = sha256();
+    MessageDigest tar = sha256();
+    List<Long> storedSizes = new ArrayList<>(chunks.size());
+    long archiveSize = 0;
+    long tarSize = 0;
+    ExecutorService pool = Concurrency.pool("digest", DIGEST_THREADS);
+    try {
+      ArrayDeque<Future<byte[][]>> ahead = new ArrayDeque<>();
+      int next = 0;
+      for (int i = 0; i < chunks.size(); i++) {
+        while (ahead.size() < DIGEST_WINDOW && next < chunks.size()) {
+          Manifest.Chunk c = chunks.get(next++);
+          ahead.addLast(pool.submit(() -> frameAndRaw(c)));
+        }
+        byte[][] frameAndRaw = awaitChunk(ahead.removeFirst());
+        archive.update(frameAndRaw[0]);
+        tar.update(frameAndRaw[1]);
+        storedSizes.add((long) frameAndRaw[0].length);
+        archiveSize += frameAndRaw[0].length;
+        tarSize += frameAndRaw[1].length;
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    return new Digests(hex(tar), tarSize, hex(archive), archiveSize, storedSizes);
+  }
+
+  /** A stored frame and its raw bytes; the frame was verified against its name when it was uploaded. */
+  private byte[][] frameAndRaw(Manifest.Chunk c) {
+    byte[] frame =
+        store
+            .getBytes(JobApi.chunkKey(c.sha256()))
+            .orElseThrow(
+                () -> new ApiException(422, "missing_chunk", "chunk " + c.sha256() + " is not stored; upload it first"));
+    long declared;
+    try {
+      declared = Zstd.findFrameCompressedSize(frame) == frame.length ? Zstd.getFrameContentSize(frame) : -1;
+    } catch (RuntimeException e) {
+      declared = -1;
+    }
+    if (declared != c.rawSize()) {
+      throw new ApiException(
+          422,
+          "manifest_mismatch",
+          "stored chunk " + c.sha256() + " holds " + (declared < 0 ? "an unreadable frame" : declared + " bytes")
+              + ", but the manifest says " + c.rawSize());
+    }
+    return new byte[][] {frame, Zstd.decompress(frame, c.rawSize())};
+  }
+
+  private static byte[][] awaitChunk(Future<byte[][]> f) throws IOException {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while digesting");
+    } catch (ExecutionException e) {
+      throw rethrow(e.getCause());
+    }
+  }
+
+  /** A task's failure as what it was: an unchecked exception or error as itself, anything else as an IOException. */
+  private static IOException rethrow(Throwable cause) {
+    if (cause instanceof RuntimeException re) {
+      throw re;
+    }
+    if (cause instanceof Error error) {
+      throw error;
+    }
+    return cause instanceof IOException io ? io : new IOException(cause);
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String hex(MessageDigest digest) {
+    return HexFormat.of().formatHex(digest.digest());
+  }
+
+  /** Stops the background verifications; their rows stay for the next start. */
+  @Override
+  public void close() {
+    background.shutdownNow();
+  }
+}
