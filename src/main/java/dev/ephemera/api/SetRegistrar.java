@@ -219,7 +219,7 @@ public final class SetRegistrar implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while verifying set " + setId);
     } catch (ExecutionException e) {
-      throw rethrow(e.getCause());
+      throw Concurrency.rethrow(e.getCause());
     } finally {
       verifying.remove(setId, task);
     }
@@ -401,7 +401,7 @@ public final class SetRegistrar implements AutoCloseable {
           Manifest.Chunk c = chunks.get(next++);
           ahead.addLast(pool.submit(() -> frameAndRaw(c)));
         }
-        byte[][] frameAndRaw = awaitChunk(ahead.removeFirst());
+        byte[][] frameAndRaw = Concurrency.await(ahead.removeFirst());
         archive.update(frameAndRaw[0]);
         tar.update(frameAndRaw[1]);
         storedSizes.add((long) frameAndRaw[0].length);
@@ -435,28 +435,6 @@ public final class SetRegistrar implements AutoCloseable {
               + ", but the manifest says " + c.rawSize());
     }
     return new byte[][] {frame, Zstd.decompress(frame, c.rawSize())};
-  }
-
-  private static byte[][] awaitChunk(Future<byte[][]> f) throws IOException {
-    try {
-      return f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while digesting");
-    } catch (ExecutionException e) {
-      throw rethrow(e.getCause());
-    }
-  }
-
-  /** A task's failure as what it was: an unchecked exception or error as itself, anything else as an IOException. */
-  private static IOException rethrow(Throwable cause) {
-    if (cause instanceof RuntimeException re) {
-      throw re;
-    }
-    if (cause instanceof Error error) {
-      throw error;
-    }
-    return cause instanceof IOException io ? io : new IOException(cause);
   }
 
   private static MessageDigest sha256() {

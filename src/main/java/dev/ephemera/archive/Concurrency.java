@@ -78,7 +78,7 @@ public final class Concurrency {
     }
   }
 
-  static IOException rethrow(Throwable t) {
+  public static IOException rethrow(Throwable t) {
     Throwable c = t;
     while ((c instanceof CompletionException || c instanceof ExecutionException) && c.getCause() != null) {
       c = c.getCause();

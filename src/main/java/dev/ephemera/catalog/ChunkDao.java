@@ -64,19 +64,8 @@ public interface ChunkDao {
    *         must not report it present
    */
   default List<String> touch(Collection<String> sha256s, Instant at) {
-    if (sha256s.isEmpty()) {
-      return List.of();
-    }
-    return touch(sha256s.toArray(String[]::new), at);
+    return List.copyOf(touchStored(sha256s, at).keySet());
   }
-
-  @SqlQuery("""
-      update chunks set last_seen_at = greatest(last_seen_at, :at)
-      where sha256 in (select sha256 from chunks where sha256 = any(:shas) and deleted_at is null
-               order by sha256 for update)
-      returning sha256
-      """)
-  List<String> touch(@Bind("shas") String[] sha256s, @Bind("at") Instant at);
 
   /**
    * {@link #touch}, answering the stored size of each chunk that has a live row (the length of the frame the worker

@@ -188,6 +188,25 @@ class FilesCacheTest {
   }
 
   @Test
+  void chunksTakenByNameAreAskedAboutInLargeBatchesNotAHalfWindowAtATime() throws IOException {
+    InMemoryChunkStore store = new InMemoryChunkStore();
+    Restored restored = persistAndRestore(tree(tmp.resolve("src"), 8, 200), tmp.resolve("dst"), tmp.resolve("c"), store);
+    Path target = tmp.resolve("dst");
+    int chunks = restored.manifest().chunks().size();
+    int presentsBefore = store.presents.get();
+
+    ArchiveWriter.Result cached =
+        new ArchiveWriter(OPTIONS)
+            .write(target, Trees.selection(target), store, restored.record(), digestsOf(restored.manifest()));
+
+    assertSameSet(cached, new ArchiveWriter(OPTIONS).write(target, Trees.selection(target), new InMemoryChunkStore()));
+    assertThat(cached.chunksReused()).isGreaterThan(chunks * 3 / 4);
+    // chunks known by name hold no memory: the in-flight bound (6 here, asked about 3 at a time) is not theirs
+    assertThat(chunks).isGreaterThan(40);
+    assertThat(store.presents.get() - presentsBefore).isLessThanOrEqualTo(chunks / OPTIONS.maxInFlightChunks());
+  }
+
+  @Test
   void aFileRewrittenWithItsSizeAndMtimePutBackIsReadAgain() throws IOException {
     InMemoryChunkStore store = new InMemoryChunkStore();
     Restored restored = persistAndRestore(tree(tmp.resolve("src"), 3, 30), tmp.resolve("dst"), tmp.resolve("c"), store);

@@ -6,6 +6,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class InMemoryChunkStore extends MemoryChunks {
   final AtomicInteger puts = new AtomicInteger();
   final AtomicInteger fetches = new AtomicInteger();
+  final AtomicInteger presents = new AtomicInteger();
+
+  @Override
+  public java.util.Map<String, Long> present(java.util.Collection<String> sha256s) {
+    presents.incrementAndGet();
+    return super.present(sha256s);
+  }
 
   @Override
   public void put(String sha256, byte[] frame, int rawSize) {
