@@ -176,7 +176,7 @@ public final class SetRegistrar implements AutoCloseable {
   public void resume() {
     List<String> ids = catalog.jdbi().withExtension(RegistrationDao.class, RegistrationDao::ids);
     if (!ids.isEmpty()) {
-      LOGGER.atInfo().addKeyValue("registrations", ids.size()).log("verifying the registrations left by an earlier run");
+      LOGGER.atInfo().addKeyValue("registrations", ids.size()).log("verifying the registrations an earlier run left");
     }
     ids.forEach(this::verifyLater);
   }

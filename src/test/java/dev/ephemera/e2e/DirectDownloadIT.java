@@ -14,6 +14,7 @@ import dev.ephemera.event.Repo;
 import dev.ephemera.event.Ulid;
 import dev.ephemera.store.S3Config;
 import dev.ephemera.store.S3ObjectStore;
+import dev.ephemera.testing.RandomTree;
 import dev.ephemera.testing.RealServices;
 import dev.ephemera.testing.RunningWorker;
 import dev.ephemera.testing.RunningWorker.CliRun;
@@ -85,15 +86,7 @@ class DirectDownloadIT {
   private Path persisted(RunningWorker worker, long repo) throws Exception {
     JobInfo job = job(repo, "feature");
     started(worker, job);
-    Path dir = Files.createDirectories(tmp.resolve(job.jobId()));
-    java.util.Random random = new java.util.Random(repo);
-    for (int i = 0; i < 300; i++) {
-      byte[] content = new byte[1000 + random.nextInt(20_000)];
-      random.nextBytes(content);
-      Path f = dir.resolve("d" + (i % 7) + "/f" + i);
-      Files.createDirectories(f.getParent());
-      Files.write(f, content);
-    }
+    Path dir = RandomTree.write(tmp.resolve(job.jobId()), repo, 300, 1000, 20_000, i -> "d" + (i % 7) + "/f" + i);
     CliRun run = worker.cli(job.jobId(), "persist", "cache", dir.toString(), "--json", "--strict");
     assertThat(run.exit()).as(run.err()).isZero();
     String setId = JSON.readTree(run.out()).get("set_id").asText();

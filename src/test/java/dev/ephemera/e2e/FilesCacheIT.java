@@ -9,6 +9,7 @@ import dev.ephemera.catalog.SetRow;
 import dev.ephemera.catalog.SetStatus;
 import dev.ephemera.event.EventCodec;
 import dev.ephemera.event.Repo;
+import dev.ephemera.testing.RandomTree;
 import dev.ephemera.testing.RealServices;
 import dev.ephemera.testing.RunningWorker;
 import dev.ephemera.testing.RunningWorker.CliRun;
@@ -20,7 +21,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -80,15 +80,9 @@ class FilesCacheIT {
 
   @Test
   void aPersistAfterARestoreReadsOnlyWhatTheBuildChangedAndRegistersTheSameSet() throws Exception {
-    Path tree = tmp.resolve("target");
-    Random random = new Random(21);
-    for (int i = 0; i < 150; i++) {
-      byte[] data = new byte[150_000 + random.nextInt(200_000)];
-      random.nextBytes(data);
-      Path f = tree.resolve("debug/deps/d" + (i % 4) + "/lib" + i + ".rlib");
-      Files.createDirectories(f.getParent());
-      Files.write(f, data);
-    }
+    Path tree =
+        RandomTree.write(
+            tmp.resolve("target"), 21, 150, 150_000, 200_000, i -> "debug/deps/d" + (i % 4) + "/lib" + i + ".rlib");
     String first = worker.startedPushJob(REPO);
     JsonNode cold = cli(first, "persist", "target", tree.toString());
     worker.completedPushJob(first, REPO);

@@ -6,13 +6,16 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ephemera.catalog.Catalog;
 import dev.ephemera.catalog.JobDao;
 import dev.ephemera.catalog.RegistrationDao;
+import dev.ephemera.catalog.RegistrationRow;
 import dev.ephemera.catalog.SetDao;
 import dev.ephemera.catalog.SetRow;
 import dev.ephemera.catalog.SetStatus;
 import dev.ephemera.event.EventCodec;
 import dev.ephemera.event.Repo;
+import dev.ephemera.testing.RandomTree;
 import dev.ephemera.testing.RealServices;
 import dev.ephemera.testing.RunningWorker;
 import dev.ephemera.testing.RunningWorker.CliRun;
@@ -21,14 +24,12 @@ import dev.ephemera.worker.Faults;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -102,16 +103,7 @@ class VerifyLaterIT {
   }
 
   private Path tree(String name, long seed) throws Exception {
-    Path tree = tmp.resolve(name);
-    Random random = new Random(seed);
-    for (int i = 0; i < 8; i++) {
-      byte[] data = new byte[200_000 + random.nextInt(400_000)];
-      random.nextBytes(data);
-      Path f = tree.resolve("d" + (i % 2) + "/f" + i);
-      Files.createDirectories(f.getParent());
-      Files.write(f, data);
-    }
-    return tree;
+    return RandomTree.write(tmp.resolve(name), seed, 8, 200_000, 400_000, i -> "d" + (i % 2) + "/f" + i);
   }
 
   private JsonNode persist(String job, String... args) throws Exception {
@@ -253,9 +245,8 @@ class VerifyLaterIT {
     Map<String, String> settings = worker.settings();
     worker.close(); // interrupts the verification held at the gate: the row stays
     gate.open();
-    try (dev.ephemera.catalog.Catalog catalog =
-        dev.ephemera.catalog.Catalog.open(settings.get("db.url"), settings.get("db.user"), settings.get("db.password"))) {
-      Optional<dev.ephemera.catalog.RegistrationRow> left =
+    try (Catalog catalog = Catalog.open(settings.get("db.url"), settings.get("db.user"), settings.get("db.password"))) {
+      Optional<RegistrationRow> left =
           catalog.jdbi().withExtension(RegistrationDao.class, d -> d.find(setId));
       assertThat(left).as("the registration the stopped worker left").isPresent();
       assertThat(left.get().jobId()).isEqualTo(job);
