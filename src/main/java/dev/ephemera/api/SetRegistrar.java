@@ -119,7 +119,7 @@ public final class SetRegistrar implements AutoCloseable {
   /** Digests the stream, then records the pending set; a manifest the chunks do not make is refused (422). */
   SetRow registerNow(Request request) throws IOException {
     Digests digests = digests(request);
-    return insert(request, digests, false).orElseThrow();
+    return insert(request, digests, false, System.nanoTime()).orElseThrow();
   }
 
   /**
@@ -246,8 +246,9 @@ public final class SetRegistrar implements AutoCloseable {
       meters.verification(reason, System.nanoTime() - start);
       return;
     }
-    Optional<SetRow> set = insert(request, digests, true);
-    meters.verification(set.isPresent() ? "verified" : "job_completed", System.nanoTime() - start);
+    if (insert(request, digests, true, start).isPresent()) {
+      meters.verification("verified", System.nanoTime() - start);
+    }
   }
 
   /** Takes the registration out with an {@code ephemera.discarded} event (once, whoever else tries). */
@@ -273,8 +274,9 @@ public final class SetRegistrar implements AutoCloseable {
    *
    * @param registered whether the set comes from a registration: its row is taken out in the same transaction, and a
    *     job that completed meanwhile drops it (empty) instead of refusing it
+   * @param startNanos when the verification began (for the meter of a registration dropped here)
    */
-  private Optional<SetRow> insert(Request request, Digests digests, boolean registered) {
+  private Optional<SetRow> insert(Request request, Digests digests, boolean registered, long startNanos) {
     Manifest verified = request.manifest().withDigests(digests.tarSha256(), digests.archiveSha256());
     List<ChunkRefRow> refs = new ArrayList<>();
     long offset = 0;
@@ -319,6 +321,7 @@ public final class SetRegistrar implements AutoCloseable {
                 if (job.completedAt() != null) {
                   emit.accept(tx, new Discarded(request.jobId(), request.owner(), request.name(), request.setId(),
                       request.scope(), "job_completed_first"));
+                  meters.verification("job_completed", System.nanoTime() - startNanos);
                   return Optional.empty();
                 }
               } else {

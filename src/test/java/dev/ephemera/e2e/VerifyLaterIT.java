@@ -228,6 +228,13 @@ class VerifyLaterIT {
     assertThat(discarded.get("name").asText()).isEqualTo("lying");
     assertThat(set(lyingId)).isEmpty();
     assertThat(registered(lyingId)).isFalse();
+    String metrics =
+        http.send(HttpRequest.newBuilder(worker.url().resolve("/metrics")).build(), HttpResponse.BodyHandlers.ofString())
+            .body();
+    assertThat(metrics.lines().filter(l -> l.startsWith("ephemera_set_verify_seconds_count{"))
+            .filter(l -> l.contains("outcome=\"digest_mismatch\"")))
+        .as(metrics)
+        .isNotEmpty();
 
     worker.completedPushJob(job, REPO);
     awaitEvent("ephemera.captured", honest.get("set_id").asText());
