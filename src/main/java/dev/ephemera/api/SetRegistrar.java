@@ -28,6 +28,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -76,7 +77,19 @@ public final class SetRegistrar implements AutoCloseable {
       String when,
       Manifest manifest,
       String uploadSession,
-      Instant at) {}
+      Instant at) {
+
+    /** The registration a stopped worker (or another replica) left, its manifest parsed again. */
+    static Request of(RegistrationRow row) {
+      return new Request(row.setId(), row.jobId(), row.owner(), row.name(), row.scope(), row.when(),
+          Manifest.fromJson(row.manifestJson()), row.uploadSession(), row.createdAt());
+    }
+
+    /** Its {@code registrations} row. */
+    RegistrationRow row() {
+      return new RegistrationRow(setId, jobId, owner, name, scope, when, uploadSession, manifest.toJson(), at);
+    }
+  }
 
   /** The stream the stored chunks make, as this worker computed it. */
   record Digests(String tarSha256, long tarSize, String archiveSha256, long archiveSize, List<Long> storedSizes) {}
@@ -132,7 +145,7 @@ public final class SetRegistrar implements AutoCloseable {
         catalog.inTransaction(
             tx -> {
               requireOpen(tx, request.jobId());
-              Map<String, Long> stored = tx.chunks().touchStored(new java.util.HashSet<>(shas), request.at());
+              Map<String, Long> stored = tx.chunks().touchStored(new HashSet<>(shas), request.at());
               long size = 0;
               for (String sha : shas) {
                 Long s = stored.get(sha);
@@ -141,30 +154,23 @@ public final class SetRegistrar implements AutoCloseable {
                 }
                 size += s;
               }
-              tx.registrations()
-                  .insert(
-                      new RegistrationRow(
-                          request.setId(),
-                          request.jobId(),
-                          request.owner(),
-                          request.name(),
-                          request.scope(),
-                          request.when(),
-                          request.uploadSession(),
-                          request.manifest().toJson(),
-                          request.at()));
+              tx.registrations().insert(request.row());
               return size;
             });
-    verifyLater(request.setId());
+    verifyLater(request.setId(), request);
     return new Accepted(request.setId(), archiveSize);
   }
 
-  /** Queues the registration's verification on the background threads. */
-  void verifyLater(String setId) {
+  /**
+   * Queues the registration's verification on the background threads.
+   *
+   * @param known the request as this worker accepted it (null: read the row), so it is not read and parsed again
+   */
+  private void verifyLater(String setId, Request known) {
     background.execute(
         () -> {
           try {
-            verify(setId);
+            verify(setId, known);
           } catch (IOException | RuntimeException e) {
             // the row stays: the job's completion (settle) or the next start (resume) verifies it again
             LOGGER.atWarn().addKeyValue("set_id", setId).setCause(e).log("verifying a registration failed");
@@ -178,7 +184,7 @@ public final class SetRegistrar implements AutoCloseable {
     if (!ids.isEmpty()) {
       LOGGER.atInfo().addKeyValue("registrations", ids.size()).log("verifying the registrations an earlier run left");
     }
-    ids.forEach(this::verifyLater);
+    ids.forEach(id -> verifyLater(id, null));
   }
 
   /**
@@ -192,24 +198,28 @@ public final class SetRegistrar implements AutoCloseable {
     if (jobIds.isEmpty()) {
       return;
     }
-    for (RegistrationRow row : catalog.jdbi().withExtension(RegistrationDao.class, d -> d.forJobs(jobIds))) {
+    for (String setId : catalog.jdbi().withExtension(RegistrationDao.class, d -> d.idsForJobs(jobIds))) {
       try {
-        verify(row.setId());
+        verify(setId, null); // joins this worker's verification in flight; otherwise reads the row
       } catch (IOException e) {
-        throw new UncheckedIOException("verifying set " + row.setId() + " of job " + row.jobId(), e);
+        throw new UncheckedIOException("verifying set " + setId, e);
       }
     }
   }
 
-  /** Verifies the registration once, however many threads ask at the same time; a later call finds it gone. */
-  private void verify(String setId) throws IOException {
+  /**
+   * Verifies the registration once, however many threads ask at the same time; a later call finds it gone.
+   *
+   * @param known the registration, when the caller has it at hand (null: read it)
+   */
+  private void verify(String setId, Request known) throws IOException {
     FutureTask<Void> task =
         verifying.computeIfAbsent(
             setId,
             id ->
                 new FutureTask<>(
                     () -> {
-                      verifyNow(id);
+                      verifyNow(id, known);
                       return null;
                     }));
     task.run(); // does nothing when another thread runs it or ran it
@@ -225,16 +235,20 @@ public final class SetRegistrar implements AutoCloseable {
     }
   }
 
-  private void verifyNow(String setId) throws IOException {
-    Optional<RegistrationRow> found = catalog.jdbi().withExtension(RegistrationDao.class, d -> d.find(setId));
-    if (found.isEmpty()) {
-      return; // settled already, here or by another worker
+  private void verifyNow(String setId, Request known) throws IOException {
+    Request request;
+    if (known == null) {
+      Optional<RegistrationRow> found = catalog.jdbi().withExtension(RegistrationDao.class, d -> d.find(setId));
+      if (found.isEmpty()) {
+        return; // settled already, here or by another worker
+      }
+      request = Request.of(found.get());
+    } else if (catalog.jdbi().withExtension(RegistrationDao.class, d -> d.exists(setId))) {
+      request = known;
+    } else {
+      return;
     }
     faults.at(Faults.BEFORE_VERIFY);
-    RegistrationRow row = found.get();
-    Request request =
-        new Request(row.setId(), row.jobId(), row.owner(), row.name(), row.scope(), row.when(),
-            Manifest.fromJson(row.manifestJson()), row.uploadSession(), row.createdAt());
     long start = System.nanoTime();
     Digests digests;
     try {
@@ -242,7 +256,7 @@ public final class SetRegistrar implements AutoCloseable {
     } catch (ApiException e) {
       String reason = e.code().equals("missing_chunk") ? "chunk_missing" : "digest_mismatch";
       LOGGER.atWarn().addKeyValue("set_id", setId).addKeyValue("reason", reason).log(e.getMessage());
-      drop(row, reason);
+      drop(request, reason);
       meters.verification(reason, System.nanoTime() - start);
       return;
     }
@@ -252,13 +266,17 @@ public final class SetRegistrar implements AutoCloseable {
   }
 
   /** Takes the registration out with an {@code ephemera.discarded} event (once, whoever else tries). */
-  private void drop(RegistrationRow row, String reason) {
+  private void drop(Request request, String reason) {
     catalog.useTransaction(
         tx -> {
-          if (tx.registrations().delete(row.setId())) {
-            emit.accept(tx, new Discarded(row.jobId(), row.owner(), row.name(), row.setId(), row.scope(), reason));
+          if (tx.registrations().delete(request.setId())) {
+            emit.accept(tx, discarded(request, reason));
           }
         });
+  }
+
+  private static Discarded discarded(Request request, String reason) {
+    return new Discarded(request.jobId(), request.owner(), request.name(), request.setId(), request.scope(), reason);
   }
 
   private static void requireOpen(CatalogTx tx, String jobId) {
@@ -319,8 +337,7 @@ public final class SetRegistrar implements AutoCloseable {
                 }
                 JobRow job = tx.jobs().find(request.jobId()).orElseThrow();
                 if (job.completedAt() != null) {
-                  emit.accept(tx, new Discarded(request.jobId(), request.owner(), request.name(), request.setId(),
-                      request.scope(), "job_completed_first"));
+                  emit.accept(tx, discarded(request, "job_completed_first"));
                   meters.verification("job_completed", System.nanoTime() - startNanos);
                   return Optional.empty();
                 }

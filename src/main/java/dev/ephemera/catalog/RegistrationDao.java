@@ -27,13 +27,16 @@ public interface RegistrationDao extends SqlObject {
   @SqlQuery("select " + COLUMNS + " from registrations where set_id = :setId")
   Optional<RegistrationRow> find(@Bind("setId") String setId);
 
-  /** The registrations of these jobs, oldest first. */
-  default List<RegistrationRow> forJobs(Collection<String> jobIds) {
-    return jobIds.isEmpty() ? List.of() : forJobs(jobIds.toArray(String[]::new));
+  @SqlQuery("select exists (select 1 from registrations where set_id = :setId)")
+  boolean exists(@Bind("setId") String setId);
+
+  /** The ids of these jobs' registrations, oldest first (their manifests stay in the table). */
+  default List<String> idsForJobs(Collection<String> jobIds) {
+    return jobIds.isEmpty() ? List.of() : idsForJobs(jobIds.toArray(String[]::new));
   }
 
-  @SqlQuery("select " + COLUMNS + " from registrations where job_id = any(:jobIds) order by set_id")
-  List<RegistrationRow> forJobs(@Bind("jobIds") String[] jobIds);
+  @SqlQuery("select set_id from registrations where job_id = any(:jobIds) order by set_id")
+  List<String> idsForJobs(@Bind("jobIds") String[] jobIds);
 
   /** The ids of every registration, oldest first (what a starting worker verifies). */
   @SqlQuery("select set_id from registrations order by set_id")
