@@ -3,10 +3,8 @@ package dev.ephemera.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ephemera.event.CloudEvent;
 import dev.ephemera.event.DeclaredSet;
-import dev.ephemera.event.EventCodec;
 import dev.ephemera.event.JobCompleted;
 import dev.ephemera.event.JobInfo;
 import dev.ephemera.event.JobStarted;
@@ -35,7 +33,6 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(RealServices.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DeclaredSetsIT {
-  private static final ObjectMapper JSON = EventCodec.newMapper();
   private RunningWorker worker;
   @TempDir static Path tmp;
 
@@ -102,23 +99,7 @@ class DeclaredSetsIT {
   }
 
   private JsonNode awaitData(String type, String job) {
-    return tree(
-            worker
-                .outputs()
-                .await(r -> {
-                  JsonNode n = tree(r.value());
-                  return n.path("type").asText().equals(type) && n.path("data").path("job_id").asText().equals(job);
-                })
-                .value())
-        .get("data");
-  }
-
-  private static JsonNode tree(byte[] bytes) {
-    try {
-      return JSON.readTree(bytes);
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException(e);
-    }
+    return worker.outputs().awaitEventData(type, "job_id", job);
   }
 
   private static void deleteTree(Path root) throws Exception {

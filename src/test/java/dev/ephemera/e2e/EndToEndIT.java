@@ -18,6 +18,7 @@ import dev.ephemera.testing.RealServices;
 import dev.ephemera.testing.RunningWorker;
 import dev.ephemera.testing.RunningWorker.CliRun;
 import dev.ephemera.testing.TestServices;
+import dev.ephemera.testing.TopicRecorder;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.net.URI;
@@ -119,17 +120,9 @@ class EndToEndIT {
     return worker
         .outputs()
         .await(r -> {
-          JsonNode n = tree(r.value());
+          JsonNode n = TopicRecorder.json(r.value());
           return n.path("type").asText().equals(type) && n.path("data").path("job_id").asText().equals(jobId);
         });
-  }
-
-  private static JsonNode tree(byte[] bytes) {
-    try {
-      return JSON.readTree(bytes);
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   private static Map<String, String> snapshot(Path root) throws Exception {
@@ -192,7 +185,7 @@ class EndToEndIT {
     assertThat(result.has("tar_sha256")).isFalse();
 
     completed(pullRequestJob(jobA), JobCompleted.Result.SUCCESS);
-    JsonNode captured = tree(awaitEvent("ephemera.captured", jobA).value()).get("data");
+    JsonNode captured = TopicRecorder.json(awaitEvent("ephemera.captured", jobA).value()).get("data");
     assertThat(captured.get("set_id").asText()).isEqualTo(result.get("set_id").asText());
     // the sha256 of the tar stream the files make (the restore below checks it byte for byte)
     assertThat(captured.get("tar_sha256").asText()).matches("[0-9a-f]{64}");
@@ -206,7 +199,7 @@ class EndToEndIT {
   void theNextJobOfThePullRequestIsStagedTheSetAndRestoresItByteForByte() throws Exception {
     jobB = Ulid.next();
     started(pullRequestJob(jobB));
-    JsonNode staged = tree(awaitEvent("ephemera.staged", jobB).value()).get("data");
+    JsonNode staged = TopicRecorder.json(awaitEvent("ephemera.staged", jobB).value()).get("data");
     assertThat(staged.get("scope").asText()).isEqualTo("pr:1432");
     assertThat(staged.get("fallback_level").asInt()).isZero();
 
@@ -223,7 +216,7 @@ class EndToEndIT {
     completed(pullRequestJob(jobB), JobCompleted.Result.SUCCESS);
     ConsumerRecord<String, byte[]> usedRecord = awaitEvent("ephemera.used", jobB);
     assertThat(usedRecord.key()).isEqualTo(jobB);
-    JsonNode set = tree(usedRecord.value()).get("data").get("sets").get(0);
+    JsonNode set = TopicRecorder.json(usedRecord.value()).get("data").get("sets").get(0);
     assertThat(set.get("name").asText()).isEqualTo("cargo-registry");
     assertThat(set.get("created_by_job").asText()).isEqualTo(jobA);
     assertThat(set.get("scope").asText()).isEqualTo("pr:1432");
@@ -286,7 +279,7 @@ class EndToEndIT {
     assertThat(persist.exit()).as(persist.err()).isZero();
     String setC = JSON.readTree(persist.out()).get("set_id").asText();
     completed(pullRequestJob(jobC), JobCompleted.Result.FAILURE);
-    JsonNode discarded = tree(awaitEvent("ephemera.discarded", jobC).value()).get("data");
+    JsonNode discarded = TopicRecorder.json(awaitEvent("ephemera.discarded", jobC).value()).get("data");
     assertThat(discarded.get("set_id").asText()).isEqualTo(setC);
     assertThat(discarded.get("reason").asText()).isEqualTo("job failed");
 

@@ -32,7 +32,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -123,24 +122,8 @@ class VerifyLaterIT {
     return worker.app().catalog().jdbi().withExtension(RegistrationDao.class, d -> d.find(setId)).isPresent();
   }
 
-  private JsonNode awaitEvent(String type, String setId) throws Exception {
-    ConsumerRecord<String, byte[]> r =
-        worker
-            .outputs()
-            .await(
-                e -> {
-                  JsonNode n = tree(e.value());
-                  return n.path("type").asText().equals(type) && n.path("data").path("set_id").asText().equals(setId);
-                });
-    return JSON.readTree(r.value()).get("data");
-  }
-
-  private static JsonNode tree(byte[] bytes) {
-    try {
-      return JSON.readTree(bytes);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+  private JsonNode awaitEvent(String type, String setId) {
+    return worker.outputs().awaitEventData(type, "set_id", setId);
   }
 
   private HttpResponse<String> post(String job, String path, Object body) throws Exception {

@@ -1,5 +1,10 @@
 package dev.ephemera.testing;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ephemera.event.EventCodec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +21,8 @@ import org.awaitility.Awaitility;
 
 /** Records every record of some topics from their beginning, on a background thread, for tests to wait on. */
 public final class TopicRecorder implements AutoCloseable {
+  private static final ObjectMapper JSON = EventCodec.newMapper();
+
   private final List<ConsumerRecord<String, byte[]>> records = new CopyOnWriteArrayList<>();
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final Thread thread;
@@ -58,6 +65,24 @@ public final class TopicRecorder implements AutoCloseable {
     Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
         .until(() -> records.stream().anyMatch(p));
     return records.stream().filter(p).findFirst().orElseThrow();
+  }
+
+  /** A record's value (an event, a dead letter) as JSON. */
+  public static JsonNode json(byte[] value) {
+    try {
+      return JSON.readTree(value);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Waits (up to 60 s) for the event of {@code type} whose {@code data.field} is {@code value}; its {@code data}. */
+  public JsonNode awaitEventData(String type, String field, String value) {
+    return json(await(r -> {
+          JsonNode n = json(r.value());
+          return n.path("type").asText().equals(type) && n.path("data").path(field).asText().equals(value);
+        }).value())
+        .get("data");
   }
 
   @Override

@@ -15,6 +15,7 @@ import dev.ephemera.event.Ulid;
 import dev.ephemera.testing.RealServices;
 import dev.ephemera.testing.RunningWorker;
 import dev.ephemera.testing.TestServices;
+import dev.ephemera.testing.TopicRecorder;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
@@ -63,19 +64,11 @@ class DeadLetterIT {
             .await(
                 rec ->
                     rec.topic().endsWith(Topics.DLQ)
-                        && new String(Base64.getDecoder().decode(tree(rec.value()).get("value_base64").asText()),
+                        && new String(Base64.getDecoder().decode(TopicRecorder.json(rec.value()).get("value_base64").asText()),
                                 StandardCharsets.UTF_8)
                             .contains(marker));
     assertThat(r.key()).isEqualTo(OWNER);
-    return tree(r.value());
-  }
-
-  private static JsonNode tree(byte[] bytes) {
-    try {
-      return JSON.readTree(bytes);
-    } catch (java.io.IOException e) {
-      throw new IllegalStateException(e);
-    }
+    return TopicRecorder.json(r.value());
   }
 
   @Test

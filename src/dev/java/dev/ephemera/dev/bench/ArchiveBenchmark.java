@@ -553,15 +553,21 @@ public final class ArchiveBenchmark {
   }
 
   private void awaitLive(String setId) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    awaitSet(setId, set -> set.status() == SetStatus.LIVE, "become live", Duration.ofSeconds(60));
+  }
+
+  /** Waits until {@code setId} is a set and {@code until} holds for it, polling the catalog. */
+  private void awaitSet(String setId, java.util.function.Predicate<SetRow> until, String what, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       Optional<SetRow> set = app.catalog().jdbi().withExtension(SetDao.class, d -> d.find(setId));
-      if (set.isPresent() && set.get().status() == SetStatus.LIVE) {
+      if (set.isPresent() && until.test(set.get())) {
         return;
       }
-      Thread.sleep(50);
+      Thread.sleep(5);
     }
-    throw new IllegalStateException("set " + setId + " did not become live within 60 s");
+    throw new IllegalStateException("set " + setId + " did not " + what + " within " + timeout.toSeconds() + " s");
   }
 
   /**
@@ -642,8 +648,7 @@ public final class ArchiveBenchmark {
   /**
    * One command's figures; {@code serverCpu} is the servers' CPU (this JVM and its children: worker, S3Proxy, Kafka,
    * PostgreSQL) while it ran, which its own {@code cpu} does not include.
-   */
-  /**
+   *
    * @param verifiedAfter for a persist answered before the worker verified its set: how long after the CLI exited the
    *     worker had verified it (-1 otherwise), and {@code verifyServerCpu} the servers' CPU in that time
    */
@@ -726,14 +731,7 @@ public final class ArchiveBenchmark {
 
   /** Waits until the worker has verified a registration: its set exists (pending or beyond). */
   private void awaitVerified(String setId) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-    while (System.nanoTime() < deadline) {
-      if (app.catalog().jdbi().withExtension(SetDao.class, d -> d.find(setId)).isPresent()) {
-        return;
-      }
-      Thread.sleep(5);
-    }
-    throw new IllegalStateException("set " + setId + " was not verified within 120 s");
+    awaitSet(setId, set -> true, "exist (be verified)", Duration.ofSeconds(120));
   }
 
   /** CPU seconds of the servers: this JVM (worker, S3Proxy, Kafka) and its child processes (PostgreSQL). */
