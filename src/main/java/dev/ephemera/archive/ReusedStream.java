@@ -271,7 +271,7 @@ public final class ReusedStream implements AutoCloseable {
     while (done < len && position < total) {
       if (current == laid.size()) {
         int n = (int) Math.min(len - done, total - position);
-        Arrays.fill(b, off + done, off + done + n, (byte) 0);
+        TarFormat.zero(b, off + done, n);
         done += n;
         position += n;
         continue;
@@ -293,7 +293,7 @@ public final class ReusedStream implements AutoCloseable {
         n = readContent(l, rel - l.headerLength, b, off + done, want);
       } else {
         n = (int) Math.min(len - done, l.end - position);
-        Arrays.fill(b, off + done, off + done + n, (byte) 0);
+        TarFormat.zero(b, off + done, n);
       }
       done += n;
       position += n;

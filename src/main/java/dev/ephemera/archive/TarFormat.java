@@ -25,6 +25,8 @@ final class TarFormat {
 
   private static final long MAX_OCTAL_11 = 077777777777L;
   private static final byte[] ZEROS = new byte[RECORD];
+  /** A header's fields end with the version at 263-264; uname, gname, devmajor, devminor and prefix stay empty. */
+  private static final int USED = 265;
 
   private TarFormat() {}
 
@@ -74,6 +76,19 @@ final class TarFormat {
     return written + BLOCK;
   }
 
+  /**
+   * Zeros {@code b[off, off + len)}. A copy from a zero array: under C1, which is all the CLI runs (bin/ephemera),
+   * {@link Arrays#fill} is a plain loop and {@link System#arraycopy} is not (a header took 3.6 µs, most of it filling).
+   */
+  static void zero(byte[] b, int off, int len) {
+    while (len > 0) {
+      int n = Math.min(len, ZEROS.length);
+      System.arraycopy(ZEROS, 0, b, off, n);
+      off += n;
+      len -= n;
+    }
+  }
+
   /** Writes zeros up to the next block boundary after {@code size} content bytes; returns count. */
   static int writePadding(OutputStream out, long size) throws IOException {
     int pad = (int) ((BLOCK - (size % BLOCK)) % BLOCK);
@@ -91,10 +106,22 @@ final class TarFormat {
   }
 
   static String formatPaxTime(Instant t) {
-    return new BigDecimal(t.getEpochSecond())
-        .add(BigDecimal.valueOf(t.getNano(), 9))
-        .stripTrailingZeros()
-        .toPlainString();
+    long seconds = t.getEpochSecond();
+    int nanos = t.getNano();
+    if (seconds < 0) {
+      // "-1.5" for 1.5 s before the epoch: the fraction counts the other way
+      return new BigDecimal(seconds).add(BigDecimal.valueOf(nanos, 9)).stripTrailingZeros().toPlainString();
+    }
+    if (nanos == 0) {
+      return Long.toString(seconds);
+    }
+    int digits = 9;
+    while (nanos % 10 == 0) {
+      nanos /= 10;
+      digits--;
+    }
+    String fraction = Integer.toString(nanos);
+    return seconds + "." + "0".repeat(digits - fraction.length()) + fraction;
   }
 
   static Instant parsePaxTime(String s) {
@@ -137,18 +164,51 @@ final class TarFormat {
 
   /** One pax record: "LEN key=value\n" where LEN counts the whole record including itself. */
   private static void paxRecord(ByteArrayOutputStream pax, String key, String value) {
-    byte[] kv = (key + "=" + value + "\n").getBytes(StandardCharsets.UTF_8);
-    int len = kv.length + 2; // at least one digit and the space
-    while (len != kv.length + 1 + Integer.toString(len).length()) {
-      len = kv.length + 1 + Integer.toString(len).length();
+    byte[] v = ascii(value) ? null : value.getBytes(StandardCharsets.UTF_8);
+    int kv = key.length() + 1 + (v == null ? value.length() : v.length) + 1; // key=value\n (keys are ASCII)
+    int len = kv + 2; // at least one digit and the space
+    while (len != kv + 1 + digits(len)) {
+      len = kv + 1 + digits(len);
     }
-    pax.writeBytes((len + " ").getBytes(StandardCharsets.US_ASCII));
-    pax.writeBytes(kv);
+    writeAscii(pax, Integer.toString(len));
+    pax.write(' ');
+    writeAscii(pax, key);
+    pax.write('=');
+    if (v == null) {
+      writeAscii(pax, value);
+    } else {
+      pax.writeBytes(v);
+    }
+    pax.write('\n');
+  }
+
+  private static int digits(int n) {
+    int d = 1;
+    while (n >= 10) {
+      n /= 10;
+      d++;
+    }
+    return d;
+  }
+
+  private static boolean ascii(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      if (s.charAt(i) >= 0x80) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static void writeAscii(ByteArrayOutputStream out, String s) {
+    for (int i = 0; i < s.length(); i++) {
+      out.write(s.charAt(i));
+    }
   }
 
   private static void fillHeader(
       byte[] b, String name, byte type, int mode, long size, long mtime, String linkName) {
-    Arrays.fill(b, 0, BLOCK, (byte) 0);
+    zero(b, 0, BLOCK);
     putString(b, 0, 100, name);
     putOctal(b, 100, 8, mode);
     putOctal(b, 108, 8, 0); // uid
@@ -163,15 +223,22 @@ final class TarFormat {
     // uname, gname, devmajor, devminor and prefix stay empty.
     Arrays.fill(b, 148, 156, (byte) ' ');
     long sum = 0;
-    for (int i = 0; i < BLOCK; i++) {
+    for (int i = 0; i < USED; i++) { // the rest of the block is zeros
       sum += b[i] & 0xff;
     }
     putOctal(b, 148, 7, sum); // six digits and NUL, then the space already there
   }
 
   private static void putString(byte[] b, int off, int len, String s) {
-    byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
-    System.arraycopy(bytes, 0, b, off, Math.min(len, bytes.length));
+    if (!ascii(s)) {
+      byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+      System.arraycopy(bytes, 0, b, off, Math.min(len, bytes.length));
+      return;
+    }
+    int n = Math.min(len, s.length());
+    for (int i = 0; i < n; i++) {
+      b[off + i] = (byte) s.charAt(i);
+    }
   }
 
   /** Zero-padded octal in {@code len - 1} digits followed by NUL. */

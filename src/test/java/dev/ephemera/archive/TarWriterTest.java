@@ -290,6 +290,59 @@ class TarWriterTest {
   }
 
   @Test
+  void paxTimesAreTheDecimalOfTheInstantWithoutTrailingZeros() {
+    java.util.Random random = new java.util.Random(11);
+    for (int i = 0; i < 20_000; i++) {
+      long seconds = i % 3 == 0 ? random.nextInt(1000) - 500 : random.nextLong() >>> (10 + random.nextInt(40));
+      int nanos = switch (i % 4) {
+        case 0 -> 0;
+        case 1 -> random.nextInt(10) * 100_000_000;
+        case 2 -> random.nextInt(1000) * 1000;
+        default -> random.nextInt(1_000_000_000);
+      };
+      Instant t = Instant.ofEpochSecond(seconds, nanos);
+      String expected =
+          new java.math.BigDecimal(seconds).add(java.math.BigDecimal.valueOf(nanos, 9)).stripTrailingZeros()
+              .toPlainString();
+      assertThat(TarFormat.formatPaxTime(t)).as("%s", t).isEqualTo(expected);
+    }
+  }
+
+  @Test
+  void everyPaxRecordCountsItsOwnBytesWhereItsLengthGainsADigit() throws IOException {
+    // Names whose records are 9/10 and 99/100/101 bytes long, ASCII and not, each with a sub-second mtime.
+    for (String unit : List.of("a", "é", "日")) {
+      for (int n = 1; n < 110; n++) {
+        String name = "d/" + unit.repeat(n) + "/" + "x".repeat(100);
+        var out = new ByteArrayOutputStream();
+        TarFormat.writeHeader(out, new byte[512], name, TarFormat.TYPE_FILE, 0644, 1, T1.plusNanos(n), null);
+        byte[] b = out.toByteArray();
+        assertThat(b[156]).isEqualTo(TarFormat.TYPE_PAX);
+        int size = (int) TarFormat.parseNumber(b, 124, 12, name, "size");
+        byte[] records = java.util.Arrays.copyOfRange(b, 512, 512 + size);
+        int at = 0;
+        List<String> keys = new java.util.ArrayList<>();
+        while (at < records.length) {
+          int space = at;
+          while (records[space] != ' ') {
+            space++;
+          }
+          int len = Integer.parseInt(new String(records, at, space - at, StandardCharsets.US_ASCII));
+          assertThat(records[at + len - 1]).as("record end of %s", name).isEqualTo((byte) '\n');
+          String kv = new String(records, space + 1, at + len - space - 2, StandardCharsets.UTF_8);
+          keys.add(kv.substring(0, kv.indexOf('=')));
+          if (kv.startsWith("path=")) {
+            assertThat(kv.substring(5)).isEqualTo(name);
+          }
+          at += len;
+        }
+        assertThat(keys).containsExactly("path", "mtime");
+        assertThat(TarFormat.checksumOk(java.util.Arrays.copyOfRange(b, b.length - 512, b.length))).isTrue();
+      }
+    }
+  }
+
+  @Test
   void sizesOfEightGibibytesAndMoreAndTimesBefore1970GoInAPaxHeaderThatTheReaderApplies() throws IOException {
     long big = 10L << 30;
     Instant before1970 = Instant.ofEpochSecond(-86_400, 250_000_000);
