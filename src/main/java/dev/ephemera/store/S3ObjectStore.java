@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -81,6 +82,8 @@ public final class S3ObjectStore implements ObjectStore {
   private final long partSize;
   private final S3Client client;
   private final S3Presigner presigner;
+  /** Presigns for path-style endpoints without the SDK's per-URL cost (null: the SDK's presigner does). */
+  private final PathStylePresigner pathStylePresigner;
   private final AwsCredentialsProvider credentials;
 
   /**
@@ -131,6 +134,10 @@ public final class S3ObjectStore implements ObjectStore {
     }
     this.client = clientBuilder.build();
     this.presigner = presignerBuilder.build();
+    this.pathStylePresigner =
+        PathStylePresigner.handles(config.endpoint(), config.pathStyle())
+            ? new PathStylePresigner(config.endpoint(), config.bucket(), config.region(), credentials::resolveCredentials)
+            : null;
     this.plainHttp = config.endpoint() != null && "http".equalsIgnoreCase(config.endpoint().getScheme());
   }
 
@@ -406,6 +413,9 @@ public final class S3ObjectStore implements ObjectStore {
   public Optional<URI> presignGet(String key, Duration ttl) {
     String s3Key = s3Key(key);
     requireTtl(ttl);
+    if (pathStylePresigner != null) {
+      return Optional.of(sdk("presign", key, () -> pathStylePresigner.presign("GET", s3Key, ttl, Instant.now())));
+    }
     return Optional.of(
         toUri(
             sdk(
@@ -424,6 +434,9 @@ public final class S3ObjectStore implements ObjectStore {
   public Optional<URI> presignPut(String key, Duration ttl) {
     String s3Key = s3Key(key);
     requireTtl(ttl);
+    if (pathStylePresigner != null) {
+      return Optional.of(sdk("presign", key, () -> pathStylePresigner.presign("PUT", s3Key, ttl, Instant.now())));
+    }
     return Optional.of(
         toUri(
             sdk(

@@ -121,6 +121,29 @@ class S3ObjectStoreIT extends ObjectStoreContract {
   }
 
   @Test
+  void aPresignedUrlServesOnlyWhatItWasSignedFor() throws Exception {
+    store.put("chunks/abc", new byte[] {1, 2, 3});
+    store.put("chunks/abd", new byte[] {4});
+    String url = store.presignGet("chunks/abc", java.time.Duration.ofMinutes(5)).orElseThrow().toString();
+    var http = java.net.http.HttpClient.newHttpClient();
+    java.util.function.Function<String, Integer> status =
+        u -> {
+          try {
+            return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(u)).GET().build(),
+                java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+          } catch (Exception e) {
+            throw new AssertionError(e);
+          }
+        };
+
+    assertThat(status.apply(url)).isEqualTo(200);
+    assertThat(status.apply(url.replace("chunks/abc", "chunks/abd"))).as("another key").isEqualTo(403);
+    assertThat(status.apply(url.replace("X-Amz-Expires=300", "X-Amz-Expires=301"))).as("a longer life").isEqualTo(403);
+    String put = store.presignPut("chunks/abc", java.time.Duration.ofMinutes(5)).orElseThrow().toString();
+    assertThat(status.apply(put)).as("a PUT URL used to GET").isEqualTo(403);
+  }
+
+  @Test
   void wrongCredentialsFailPermanently() {
     try (S3ObjectStore wrong = new S3ObjectStore(config(bucket, "not-the-secret"))) {
       assertThatThrownBy(() -> wrong.put("chunks/abc", new byte[] {1}))
