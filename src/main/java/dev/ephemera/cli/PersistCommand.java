@@ -18,6 +18,7 @@ import dev.ephemera.rules.Selection;
 import dev.ephemera.rules.SkippedSecret;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -26,6 +27,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -195,8 +198,11 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
       Optional<FilesCache.Record> record = noFilesCache ? Optional.empty() : readRecord(selection.root(), err);
       if (record.isPresent()) {
         String restored = record.get().setId();
+        // Fetched and parsed (35,000 file digests for a node_modules) while the writer plans the stream and digests its
+        // headers: it needs the manifest at the first entry the record proves unchanged.
+        CompletableFuture<FilesCache.Restored> manifest = prefetch(() -> restoredManifest(api, restored));
         try {
-          written = writer.write(selection.root(), relative, sink, record.get(), () -> restoredManifest(api, restored));
+          written = writer.write(selection.root(), relative, sink, record.get(), () -> await(manifest));
         } catch (ReusedStream.ReuseFailed e) {
           err.println(
               "persist: " + setName + ": reading every file: the last restore's record does not hold ("
@@ -288,6 +294,37 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
   }
 
   /** The restored set's manifest; a set that is gone or unreadable now makes the record unusable. */
+  /** {@code load} on a thread of its own (a daemon: a persist that fails meanwhile does not wait for it). */
+  private static CompletableFuture<FilesCache.Restored> prefetch(FilesCache.RestoredManifest load) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return load.load();
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        },
+        task -> {
+          Thread t = new Thread(task, "ephemera-restored-manifest");
+          t.setDaemon(true);
+          t.start();
+        });
+  }
+
+  private static FilesCache.Restored await(CompletableFuture<FilesCache.Restored> manifest) throws IOException {
+    try {
+      return manifest.join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof UncheckedIOException io) {
+        throw io.getCause();
+      }
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw e;
+    }
+  }
+
   private static FilesCache.Restored restoredManifest(ApiClient api, String setId) throws IOException {
     try {
       return api.restoredManifest(setId);

@@ -116,4 +116,31 @@ class FilesCacheIT {
     assertThat(cached.get("chunks").asLong()).isEqualTo(everything.get("chunks").asLong());
     assertThat(cached.get("chunks_uploaded").asLong()).isPositive().isLessThan(cached.get("chunks").asLong() / 2);
   }
+
+  @Test
+  void aRecordWhoseSetCannotBeReadMeansReadingEveryFileAndTheSameSet() throws Exception {
+    Path tree = RandomTree.write(tmp.resolve("gone"), 22, 40, 100_000, 150_000, i -> "deps/lib" + i + ".rlib");
+    String first = worker.startedPushJob(REPO);
+    JsonNode cold = cli(first, "persist", "gone", tree.toString(), "--wait");
+    worker.completedPushJob(first, REPO);
+    awaitLive(cold.get("set_id").asText());
+    dev.ephemera.archive.Restorer.deleteTree(tree);
+    String next = worker.startedPushJob(REPO);
+    cli(next, "restore", "gone");
+    // the record now names a set the worker does not have: fetching its manifest (ahead, on its own thread) fails
+    var cache = new dev.ephemera.archive.FilesCache(tmp.resolve("cache"));
+    var record = cache.read(tree).orElseThrow();
+    cache.write("01M8ZZZZZZZZZZZZZZZZZZZZZZ", tree, record.chunks(), record.layout());
+
+    CliRun run =
+        worker.cli(next, "persist", "gone", tree.toString(), "--json", "--wait", "--cache-dir",
+            tmp.resolve("cache").toString());
+
+    assertThat(run.exit()).as(run.err()).isZero();
+    assertThat(run.err()).contains("reading every file: the last restore's record does not hold")
+        .contains("the restored set 01M8ZZZZZZZZZZZZZZZZZZZZZZ");
+    JsonNode again = JSON.readTree(run.out());
+    assertThat(again.get("files_cache").asBoolean()).isFalse();
+    assertThat(again.get("tar_sha256").asText()).isEqualTo(cold.get("tar_sha256").asText());
+  }
 }
