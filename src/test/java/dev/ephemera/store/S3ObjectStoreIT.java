@@ -117,6 +117,13 @@ class S3ObjectStoreIT extends ObjectStoreContract {
           .hasMessageContaining("put chunks/abc")
           .hasMessageContaining("NoSuchBucket")
           .satisfies(e -> assertThat(((ObjectStoreException) e).isTransient()).isFalse());
+      // and a read from it is that failure too, not a missing object
+      assertThatThrownBy(() -> missing.getBytes("chunks/abc"))
+          .isInstanceOf(ObjectStoreException.class)
+          .isNotInstanceOf(NoSuchObjectException.class)
+          .hasMessageContaining("read chunks/abc")
+          .hasMessageContaining("NoSuchBucket")
+          .satisfies(e -> assertThat(((ObjectStoreException) e).isTransient()).isFalse());
     }
   }
 
@@ -148,6 +155,11 @@ class S3ObjectStoreIT extends ObjectStoreContract {
     try (S3ObjectStore wrong = new S3ObjectStore(config(bucket, "not-the-secret"))) {
       assertThatThrownBy(() -> wrong.put("chunks/abc", new byte[] {1}))
           .isInstanceOf(ObjectStoreException.class)
+          .satisfies(e -> assertThat(((ObjectStoreException) e).isTransient()).isFalse());
+      store.put("chunks/abc", new byte[] {1});
+      assertThatThrownBy(() -> wrong.getBytes("chunks/abc"))
+          .isInstanceOf(ObjectStoreException.class)
+          .isNotInstanceOf(NoSuchObjectException.class)
           .satisfies(e -> assertThat(((ObjectStoreException) e).isTransient()).isFalse());
       assertThatThrownBy(wrong::check).isInstanceOf(ObjectStoreException.class);
     }

@@ -43,6 +43,17 @@ class S3ObjectStoreTest {
   }
 
   @Test
+  void aReadFromAnUnreachableEndpointFailsTransientlyRatherThanFindingNothing() {
+    try (S3ObjectStore store = new S3ObjectStore(UNREACHABLE)) {
+      assertThatThrownBy(() -> store.getBytes("chunks/abc"))
+          .isInstanceOf(ObjectStoreException.class)
+          .isNotInstanceOf(NoSuchObjectException.class)
+          .hasMessageContaining("read chunks/abc in s3://ephemera/ci/")
+          .satisfies(e -> assertThat(((ObjectStoreException) e).isTransient()).as("worth retrying").isTrue());
+    }
+  }
+
+  @Test
   void checkAgainstAnUnreachableEndpointFailsTransiently() {
     try (S3ObjectStore store = new S3ObjectStore(UNREACHABLE)) {
       assertThatThrownBy(store::check)
