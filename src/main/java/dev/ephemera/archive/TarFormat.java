@@ -78,7 +78,8 @@ final class TarFormat {
 
   /**
    * Zeros {@code b[off, off + len)}. A copy from a zero array: under C1, which is all the CLI runs (bin/ephemera),
-   * {@link Arrays#fill} is a plain loop and {@link System#arraycopy} is not (a header took 3.6 µs, most of it filling).
+   * {@link Arrays#fill} is a plain loop and {@link System#arraycopy} is not (a header took 3.6 µs, mostly
+   * filling).
    */
   static void zero(byte[] b, int off, int len) {
     while (len > 0) {

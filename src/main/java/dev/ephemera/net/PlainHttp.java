@@ -97,6 +97,34 @@ public final class PlainHttp {
     }
   }
 
+  /** A HEAD's answer: status and the announced length of what a GET would return (-1 when not announced). */
+  public record Head(int status, long contentLength) {}
+
+  /** One HEAD request, on kept-alive connections as {@link #exchange}. */
+  public static Head head(URI url, Duration connectTimeout, Duration timeout) throws IOException {
+    HttpURLConnection c = (HttpURLConnection) url.toURL().openConnection();
+    boolean reusable = false;
+    try {
+      c.setRequestMethod("HEAD");
+      c.setUseCaches(false);
+      c.setInstanceFollowRedirects(false);
+      c.setConnectTimeout((int) connectTimeout.toMillis());
+      c.setReadTimeout((int) timeout.toMillis());
+      int status = c.getResponseCode();
+      long length = c.getContentLengthLong();
+      InputStream in = status >= 400 ? c.getErrorStream() : c.getInputStream();
+      if (in != null) {
+        in.close(); // no body follows a HEAD: the connection goes back to the keep-alive cache
+      }
+      reusable = true;
+      return new Head(status, length);
+    } finally {
+      if (!reusable) {
+        c.disconnect();
+      }
+    }
+  }
+
   private static Answer readBody(int status, InputStream in, long length, int maxBody, IntFunction<byte[]> into)
       throws IOException {
     if (length > maxBody) {

@@ -17,15 +17,16 @@ import software.amazon.awssdk.auth.credentials.AwsCredentials;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 
 /**
- * SigV4 query-string presigning (AWS "Authenticating Requests: Using Query Parameters") of GET and PUT for a
+ * SigV4 query-string presigning (AWS "Authenticating Requests: Using Query Parameters") of GET, PUT and HEAD for a
  * path-style endpoint ({@code scheme://host[:port]/bucket/key}), with an unsigned payload and {@code host} as the one
  * signed header: the URLs the SDK's {@code S3Presigner} makes for the same request.
  *
  * <p>Why not the SDK's: the worker presigns a URL for every chunk it stores over plain HTTP and for every chunk of a
- * restore, and the SDK's presigner runs its whole request pipeline for each (interceptors, endpoint rules, a
- * marshaller, a look for profile files): 0.58 ms of CPU per URL, 1.7 s of the worker's CPU in a `make bench` run,
- * as much as it spends hashing those chunks. This is a canonical request, one sha256 and one HMAC (the signing key is
- * derived once per day and credentials). Virtual-hosted addressing and AWS's own endpoints stay with the SDK.
+ * restore (and asks with a HEAD about every chunk a persist reuses), and the SDK's presigner runs its whole request
+ * pipeline for each (interceptors, endpoint rules, a marshaller, a look for profile files): 0.58 ms of CPU per URL,
+ * 1.7 s of the worker's CPU in a `make bench` run, as much as it spends hashing those chunks. This is a canonical
+ * request, one sha256 and one HMAC (the signing key is derived once per day and credentials). Virtual-hosted addressing
+ * and AWS's own endpoints stay with the SDK.
  *
  * <p>Thread-safe.
  */
@@ -56,7 +57,8 @@ final class PathStylePresigner {
     this.credentials = Objects.requireNonNull(credentials, "credentials");
     String scheme = endpoint.getScheme().toLowerCase(java.util.Locale.ROOT);
     int port = endpoint.getPort();
-    boolean defaultPort = port == -1 || (scheme.equals("http") && port == 80) || (scheme.equals("https") && port == 443);
+    boolean defaultPort =
+        port == -1 || (scheme.equals("http") && port == 80) || (scheme.equals("https") && port == 443);
     this.hostHeader = endpoint.getHost().toLowerCase(java.util.Locale.ROOT) + (defaultPort ? "" : ":" + port);
     this.base = scheme + "://" + hostHeader;
   }
@@ -73,7 +75,7 @@ final class PathStylePresigner {
         && ("http".equalsIgnoreCase(endpoint.getScheme()) || "https".equalsIgnoreCase(endpoint.getScheme()));
   }
 
-  /** A URL for {@code method} ({@code GET} or {@code PUT}) of {@code s3Key}, valid for {@code ttl} from {@code now}. */
+  /** A URL for {@code method} ({@code GET}, {@code PUT} or {@code HEAD}) of {@code s3Key}, for {@code ttl} from now. */
   URI presign(String method, String s3Key, Duration ttl, Instant now) {
     AwsCredentials c = credentials.get();
     String amzDate = DATE_TIME.format(now);

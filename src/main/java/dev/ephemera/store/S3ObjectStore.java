@@ -136,7 +136,8 @@ public final class S3ObjectStore implements ObjectStore {
     this.presigner = presignerBuilder.build();
     this.pathStylePresigner =
         PathStylePresigner.handles(config.endpoint(), config.pathStyle())
-            ? new PathStylePresigner(config.endpoint(), config.bucket(), config.region(), credentials::resolveCredentials)
+            ? new PathStylePresigner(
+                config.endpoint(), config.bucket(), config.region(), credentials::resolveCredentials)
             : null;
     this.plainHttp = config.endpoint() != null && "http".equalsIgnoreCase(config.endpoint().getScheme());
   }
@@ -357,12 +358,36 @@ public final class S3ObjectStore implements ObjectStore {
 
   @Override
   public boolean exists(String key) {
-    return head(key).isPresent();
+    return size(key).isPresent();
   }
 
   @Override
   public OptionalLong size(String key) {
+    if (plainHttp && pathStylePresigner != null) {
+      // asked for every reused chunk of a persist (`present`): a presigned HEAD, without the SDK's per-call cost
+      return PLAIN_RETRY.call(() -> sizeOnce(key));
+    }
     return head(key).map(h -> OptionalLong.of(h.contentLength())).orElse(OptionalLong.empty());
+  }
+
+  private OptionalLong sizeOnce(String key) {
+    String what = "stat " + key + " in " + describe() + " failed: ";
+    PlainHttp.Head head;
+    try {
+      URI url = pathStylePresigner.presign("HEAD", s3Key(key), PLAIN_URL_TTL, Instant.now());
+      head = PlainHttp.head(url, Duration.ofSeconds(10), Duration.ofSeconds(60));
+    } catch (IOException e) {
+      throw new ObjectStoreException(what + e.getMessage(), true, e);
+    }
+    if (head.status() == 200 && head.contentLength() >= 0) {
+      return OptionalLong.of(head.contentLength());
+    }
+    if (head.status() == 404) {
+      return OptionalLong.empty(); // a HEAD answer has no body to tell a missing bucket from a missing key
+    }
+    throw new ObjectStoreException(
+        what + "HTTP " + head.status() + (head.status() == 200 ? " without a Content-Length" : ""),
+        transientStatus(head.status()), null);
   }
 
   private Optional<HeadObjectResponse> head(String key) {

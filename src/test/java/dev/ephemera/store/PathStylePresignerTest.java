@@ -35,6 +35,7 @@ class PathStylePresignerTest {
     "PUT, http://store.internal:80, b, simple/key, auto, true, 1",
     "GET, https://s3.example.org:8443, b.with.dots, simple/key, ap-south-1, false, 3600",
     "GET, https://s3.example.org, b.with.dots, k%y=z&w, ap-south-1, false, 3600",
+    "HEAD, http://127.0.0.1:9000, ephemera, ci/chunks/0123abcd, us-east-1, true, 900",
   })
   void signsAsTheSdkSignerDoes(
       String method, String endpoint, String bucket, String key, String region, boolean session, long seconds) {

@@ -161,6 +161,9 @@ class S3ObjectStoreIT extends ObjectStoreContract {
           .isInstanceOf(ObjectStoreException.class)
           .isNotInstanceOf(NoSuchObjectException.class)
           .satisfies(e -> assertThat(((ObjectStoreException) e).isTransient()).isFalse());
+      assertThatThrownBy(() -> wrong.size("chunks/abc"))
+          .isInstanceOf(ObjectStoreException.class)
+          .satisfies(e -> assertThat(((ObjectStoreException) e).isTransient()).isFalse());
       assertThatThrownBy(wrong::check).isInstanceOf(ObjectStoreException.class);
     }
   }
