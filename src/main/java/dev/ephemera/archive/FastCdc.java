@@ -90,11 +90,6 @@ public final class FastCdc {
     private int scanned;
     private long hash;
 
-    private int found(int length) {
-      reset();
-      return length;
-    }
-
     /** The next chunk starts: forget the last one's state. */
     public void reset() {
       scanned = 0;
@@ -114,58 +109,53 @@ public final class FastCdc {
       }
       int n = Math.min(len, max);
       int normal = Math.min(params.avgSize(), n);
-      long[] gear = GEAR;
-      long h = hash;
       int i = Math.max(params.minSize(), scanned);
-      // Four bytes per iteration, each still tested: the CLI runs C1 only (bin/ephemera), which does not unroll; this
-      // measured 14% faster there (1.06 → 1.21 GB/s), the same cuts.
-      long mask = maskSmall;
-      for (int stop = normal - 3; i < stop; i += 4) {
-        int p = off + i;
-        if (((h = (h << 1) + gear[data[p] & 0xff]) & mask) == 0) {
-          return found(i + 1);
-        }
-        if (((h = (h << 1) + gear[data[p + 1] & 0xff]) & mask) == 0) {
-          return found(i + 2);
-        }
-        if (((h = (h << 1) + gear[data[p + 2] & 0xff]) & mask) == 0) {
-          return found(i + 3);
-        }
-        if (((h = (h << 1) + gear[data[p + 3] & 0xff]) & mask) == 0) {
-          return found(i + 4);
-        }
+      int cut = i < normal ? roll(data, off, i, normal, maskSmall) : -1;
+      if (cut < 0) {
+        cut = roll(data, off, Math.max(i, normal), n, maskLarge);
       }
-      for (; i < normal; i++) {
-        if (((h = (h << 1) + gear[data[off + i] & 0xff]) & mask) == 0) {
-          return found(i + 1);
-        }
-      }
-      mask = maskLarge;
-      for (int stop = n - 3; i < stop; i += 4) {
-        int p = off + i;
-        if (((h = (h << 1) + gear[data[p] & 0xff]) & mask) == 0) {
-          return found(i + 1);
-        }
-        if (((h = (h << 1) + gear[data[p + 1] & 0xff]) & mask) == 0) {
-          return found(i + 2);
-        }
-        if (((h = (h << 1) + gear[data[p + 2] & 0xff]) & mask) == 0) {
-          return found(i + 3);
-        }
-        if (((h = (h << 1) + gear[data[p + 3] & 0xff]) & mask) == 0) {
-          return found(i + 4);
-        }
-      }
-      for (; i < n; i++) {
-        if (((h = (h << 1) + gear[data[off + i] & 0xff]) & mask) == 0) {
-          return found(i + 1);
-        }
+      if (cut > 0) {
+        reset();
+        return cut;
       }
       if (n == max || end) {
         reset();
         return n;
       }
       scanned = n;
+      return -1;
+    }
+
+    /**
+     * Rolls {@link #hash} over {@code data[off + from, off + to)}: the length of the chunk that ends at the first byte
+     * after which the hash has none of {@code mask}'s bits set, else -1 (the hash then holds the state at {@code to}).
+     * Four bytes per iteration, each still tested: the CLI runs C1 only (bin/ephemera), which does not unroll; measured
+     * 14-24% faster there (1.06 → 1.21 GB/s, 660 → 816 MB/s), the same cuts.
+     */
+    private int roll(byte[] data, int off, int from, int to, long mask) {
+      long[] gear = GEAR;
+      long h = hash;
+      int i = from;
+      for (int stop = to - 3; i < stop; i += 4) {
+        int p = off + i;
+        if (((h = (h << 1) + gear[data[p] & 0xff]) & mask) == 0) {
+          return i + 1;
+        }
+        if (((h = (h << 1) + gear[data[p + 1] & 0xff]) & mask) == 0) {
+          return i + 2;
+        }
+        if (((h = (h << 1) + gear[data[p + 2] & 0xff]) & mask) == 0) {
+          return i + 3;
+        }
+        if (((h = (h << 1) + gear[data[p + 3] & 0xff]) & mask) == 0) {
+          return i + 4;
+        }
+      }
+      for (; i < to; i++) {
+        if (((h = (h << 1) + gear[data[off + i] & 0xff]) & mask) == 0) {
+          return i + 1;
+        }
+      }
       hash = h;
       return -1;
     }
