@@ -21,12 +21,12 @@ public final class Concurrency {
 
   /** Something that may throw an IOException, run on a pool. */
   @FunctionalInterface
-  interface IoSupplier<T> {
+  public interface IoSupplier<T> {
     T get() throws IOException;
   }
 
   /** Wraps so the IOException survives the trip through a CompletableFuture. */
-  static <T> java.util.function.Supplier<T> unchecked(IoSupplier<T> s) {
+  public static <T> java.util.function.Supplier<T> unchecked(IoSupplier<T> s) {
     return () -> {
       try {
         return s.get();

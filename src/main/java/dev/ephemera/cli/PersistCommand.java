@@ -3,6 +3,7 @@ package dev.ephemera.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ephemera.api.SetView;
 import dev.ephemera.archive.ArchiveWriter;
+import dev.ephemera.archive.Concurrency;
 import dev.ephemera.archive.FileChange;
 import dev.ephemera.archive.FileChangedException;
 import dev.ephemera.archive.FilesCache;
@@ -18,7 +19,6 @@ import dev.ephemera.rules.Selection;
 import dev.ephemera.rules.SkippedSecret;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -28,7 +28,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -202,7 +201,7 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
         // headers: it needs the manifest at the first entry the record proves unchanged.
         CompletableFuture<FilesCache.Restored> manifest = prefetch(() -> restoredManifest(api, restored));
         try {
-          written = writer.write(selection.root(), relative, sink, record.get(), () -> await(manifest));
+          written = writer.write(selection.root(), relative, sink, record.get(), () -> Concurrency.await(manifest));
         } catch (ReusedStream.ReuseFailed e) {
           err.println(
               "persist: " + setName + ": reading every file: the last restore's record does not hold ("
@@ -293,17 +292,10 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
         .withStreamDigests(false);
   }
 
-  /** The restored set's manifest; a set that is gone or unreadable now makes the record unusable. */
   /** {@code load} on a thread of its own (a daemon: a persist that fails meanwhile does not wait for it). */
-  private static CompletableFuture<FilesCache.Restored> prefetch(FilesCache.RestoredManifest load) {
+  private static CompletableFuture<FilesCache.Restored> prefetch(Concurrency.IoSupplier<FilesCache.Restored> load) {
     return CompletableFuture.supplyAsync(
-        () -> {
-          try {
-            return load.load();
-          } catch (IOException e) {
-            throw new UncheckedIOException(e);
-          }
-        },
+        Concurrency.unchecked(load),
         task -> {
           Thread t = new Thread(task, "ephemera-restored-manifest");
           t.setDaemon(true);
@@ -311,20 +303,7 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
         });
   }
 
-  private static FilesCache.Restored await(CompletableFuture<FilesCache.Restored> manifest) throws IOException {
-    try {
-      return manifest.join();
-    } catch (CompletionException e) {
-      if (e.getCause() instanceof UncheckedIOException io) {
-        throw io.getCause();
-      }
-      if (e.getCause() instanceof RuntimeException r) {
-        throw r;
-      }
-      throw e;
-    }
-  }
-
+  /** The restored set's manifest; a set that is gone or unreadable now makes the record unusable. */
   private static FilesCache.Restored restoredManifest(ApiClient api, String setId) throws IOException {
     try {
       return api.restoredManifest(setId);

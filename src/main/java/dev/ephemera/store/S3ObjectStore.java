@@ -323,10 +323,10 @@ public final class S3ObjectStore implements ObjectStore {
 
   @Override
   public Optional<byte[]> getBytes(String key) {
-    String s3Key = s3Key(key);
     if (plainHttp) {
       return PLAIN_RETRY.call(() -> getPresignedOnce(key));
     }
+    String s3Key = s3Key(key);
     try {
       return Optional.of(
           sdk(
@@ -385,9 +385,7 @@ public final class S3ObjectStore implements ObjectStore {
     if (head.status() == 404) {
       return OptionalLong.empty(); // a HEAD answer has no body to tell a missing bucket from a missing key
     }
-    throw new ObjectStoreException(
-        what + "HTTP " + head.status() + (head.status() == 200 ? " without a Content-Length" : ""),
-        transientStatus(head.status()), null);
+    throw refused(what, head.status(), head.status() == 200 ? " without a Content-Length" : "");
   }
 
   private Optional<HeadObjectResponse> head(String key) {
@@ -564,21 +562,32 @@ public final class S3ObjectStore implements ObjectStore {
 
   private Void putPresignedOnce(String key, byte[] bytes) {
     String what = "put " + key + " in " + describe() + " failed: ";
-    PlainHttp.Answer answer;
+    PlainHttp.Answer answer =
+        plain(what, "PUT", presignPut(key, PLAIN_URL_TTL).orElseThrow(),
+            Map.of("Content-Type", "application/octet-stream"), bytes, 1 << 20);
+    if (answer.status() / 100 != 2) {
+      throw refused(what, answer.status(), text(answer));
+    }
+    return null;
+  }
+
+  /** One exchange of this store's own on a plain connection ({@link PlainHttp}); no answer is a transient failure. */
+  private static PlainHttp.Answer plain(
+      String what, String method, URI url, Map<String, String> headers, byte[] body, int maxBody) {
     try {
-      answer =
-          PlainHttp.exchange(
-              "PUT", presignPut(key, PLAIN_URL_TTL).orElseThrow(), Map.of("Content-Type", "application/octet-stream"),
-              bytes, Duration.ofSeconds(10), Duration.ofSeconds(60), 1 << 20);
+      return PlainHttp.exchange(method, url, headers, body, Duration.ofSeconds(10), Duration.ofSeconds(60), maxBody);
     } catch (IOException e) {
       throw new ObjectStoreException(what + e.getMessage(), true, e);
     }
-    if (answer.status() / 100 != 2) {
-      throw new ObjectStoreException(
-          what + "HTTP " + answer.status() + ": " + new String(answer.body(), java.nio.charset.StandardCharsets.UTF_8),
-          transientStatus(answer.status()), null);
-    }
-    return null;
+  }
+
+  /** The store's refusal as the store's exception: transient for the statuses worth another try. */
+  private static ObjectStoreException refused(String what, int status, String detail) {
+    return new ObjectStoreException(what + "HTTP " + status + detail, transientStatus(status), null);
+  }
+
+  private static String text(PlainHttp.Answer answer) {
+    return ": " + new String(answer.body(), 0, answer.length(), java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /**
@@ -589,25 +598,17 @@ public final class S3ObjectStore implements ObjectStore {
    */
   private Optional<byte[]> getPresignedOnce(String key) {
     String what = "read " + key + " in " + describe() + " failed: ";
-    PlainHttp.Answer answer;
-    try {
-      answer =
-          PlainHttp.exchange(
-              "GET", presignGet(key, PLAIN_URL_TTL).orElseThrow(), Map.of(), null, Duration.ofSeconds(10),
-              Duration.ofSeconds(60), Integer.MAX_VALUE - 16);
-    } catch (IOException e) {
-      throw new ObjectStoreException(what + e.getMessage(), true, e);
-    }
+    PlainHttp.Answer answer =
+        plain(what, "GET", presignGet(key, PLAIN_URL_TTL).orElseThrow(), Map.of(), null, Integer.MAX_VALUE - 16);
     if (answer.status() == 200) {
       byte[] body = answer.body();
       return Optional.of(answer.length() == body.length ? body : java.util.Arrays.copyOf(body, answer.length()));
     }
-    String error = new String(answer.body(), 0, answer.length(), java.nio.charset.StandardCharsets.UTF_8);
+    String error = text(answer);
     if (answer.status() == 404 && !error.contains("<Code>NoSuchBucket</Code>")) {
       return Optional.empty();
     }
-    throw new ObjectStoreException(
-        what + "HTTP " + answer.status() + ": " + error, transientStatus(answer.status()), null);
+    throw refused(what, answer.status(), error);
   }
 
   /** Statuses worth another try: the store's trouble, a timeout, throttling. */
