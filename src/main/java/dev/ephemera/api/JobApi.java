@@ -2,6 +2,7 @@ package dev.ephemera.api;
 
 import dev.ephemera.archive.ArchiveException;
 import dev.ephemera.archive.ChunkFrames;
+import dev.ephemera.archive.ChunkPatch;
 import dev.ephemera.archive.Concurrency;
 import dev.ephemera.archive.Manifest;
 import dev.ephemera.auth.DownloadLinks;
@@ -69,6 +70,7 @@ public final class JobApi {
   private final boolean directDownloads;
   /** Digests of persists in progress, computed as their chunks arrive (registration then only finishes them). */
   private final UploadSessions uploads;
+  private final PatchBases patchBases;
   /** Turns manifests into pending sets with this worker's digests, now or in the background. */
   private final SetRegistrar registrar;
 
@@ -102,6 +104,7 @@ public final class JobApi {
     this.directDownloads = directDownloads;
     this.uploads =
         new UploadSessions(store, JobApi::chunkKey, MAX_UPLOAD_SESSIONS, MAX_HELD_UPLOAD_BYTES, UPLOAD_SESSION_IDLE);
+    this.patchBases = new PatchBases(catalog, store, JobApi::chunkKey, PATCH_BASE_BYTES);
     this.registrar = new SetRegistrar(catalog, store, uploads, emit, clock, meters, faults, UPLOAD_SESSION_IDLE);
   }
 
@@ -127,6 +130,7 @@ public final class JobApi {
         .route("GET", "/v1/jobs/{job}/sets/{name}", this::resolve)
         .route("POST", "/v1/jobs/{job}/chunks/present", this::present)
         .route("PUT", "/v1/jobs/{job}/chunks/{sha}", this::uploadChunk)
+        .route("PUT", "/v1/jobs/{job}/chunks/{sha}/patch", this::uploadPatch)
         .route("POST", "/v1/jobs/{job}/sets", this::register)
         .route("GET", "/v1/jobs/{job}/sets/{set}/manifest", this::manifest)
         .route("GET", "/v1/jobs/{job}/sets/{set}/chunks/{sha}", this::chunk)
@@ -432,6 +436,50 @@ public final class JobApi {
       meters.denied("bad_chunk");
       throw new ApiException(422, "bad_chunk", e.getMessage());
     }
+    return storeChunk(caller, request, sha, frame, raw, "stored");
+  }
+
+  /**
+   * A chunk sent as a {@link ChunkPatch} against a set the job may read (the one it restored): rebuilt from that set's
+   * stored chunks and the patch's literals, checked against its name exactly as an uploaded frame is, compressed here
+   * and stored. The job sends only what it does not share with that set. Copies come only from a set the job may read,
+   * so a patch cannot probe the bytes of chunks it could not restore.
+   */
+  private HttpRouter.Response uploadPatch(HttpRouter.Request request) throws IOException {
+    Caller caller = caller(request);
+    requireWriter(caller);
+    String sha = request.param("sha");
+    requireSha(sha);
+    byte[] body = chunkBody(request);
+    ChunkPatch patch;
+    try {
+      patch = ChunkPatch.decode(sha, body);
+    } catch (ArchiveException e) {
+      meters.denied("bad_chunk");
+      throw new ApiException(422, "bad_chunk", e.getMessage());
+    }
+    SetRow base = findSetWithoutManifest(patch.base());
+    readLevel(caller, base, true);
+    byte[] raw;
+    try {
+      raw = patch.apply(patchBases.of(base.setId()));
+      ChunkFrames.verifyRaw(sha, raw);
+    } catch (ArchiveException e) {
+      meters.denied("bad_chunk");
+      throw new ApiException(422, "bad_chunk", "chunk patch against set " + base.setId() + ": " + e.getMessage());
+    }
+    return storeChunk(caller, request, sha, ChunkFrames.frame(raw, PATCH_ZSTD_LEVEL), raw, "patched");
+  }
+
+  /** The level a chunk rebuilt from a patch is compressed at: a persist's default. */
+  static final int PATCH_ZSTD_LEVEL = 3;
+
+  /** Bytes of the raw chunks that patches copied from, held for the next patches of the same persist. */
+  private static final long PATCH_BASE_BYTES = 64L << 20;
+
+  /** Records and stores a verified chunk ({@code frame} decompresses to {@code raw}, whose sha256 is {@code sha}). */
+  private HttpRouter.Response storeChunk(
+      Caller caller, HttpRouter.Request request, String sha, byte[] frame, byte[] raw, String outcome) throws IOException {
     String key = chunkKey(sha);
     // The row first (young for GC, and a deleted row revived), then the bytes: every stored chunk has a row, and a
     // chunk uploaded but not yet referenced by any set survives GC's grace period. One upsert: atomic on its own, so no
@@ -446,7 +494,7 @@ public final class JobApi {
     // bytes under the same name again is harmless (a HEAD per upload cost more than the rare second PUT saves).
     store.put(key, frame);
     session.ifPresent(s -> s.uploaded(sha, frame, raw, true));
-    meters.chunkUpload("stored", frame.length);
+    meters.chunkUpload(outcome, frame.length);
     return HttpRouter.Response.json(201, new ChunkStored(sha, frame.length, false));
   }
 

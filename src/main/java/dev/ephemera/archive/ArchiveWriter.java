@@ -44,6 +44,10 @@ import java.util.concurrent.Future;
  *                   on its own thread)
  * </pre>
  *
+ * <p>A persist through the files cache ({@link ReusedStream}) sends a new chunk that shares at least {@link
+ * #MIN_PATCH_SHARE} of its bytes with the restored set as a {@link ChunkPatch} instead of a frame (only its literals
+ * compressed, here), and the frame if the sink does not take the patch.
+ *
  * <p>Memory is bounded by {@link Options#maxInFlightChunks} chunks of at most the maximum chunk size
  * (plus the chunker's buffer of two maximum chunks), however large the tree: with the defaults
  * (16 × 4 MiB worst case) a multi-GB tree persists within {@code -Xmx256m}.
@@ -119,10 +123,18 @@ public final class ArchiveWriter {
    * @param chunksReused chunks the sink already had (or that repeated earlier in the stream)
    * @param fileBytesRead bytes of file content read from disk
    * @param filesCacheUsed whether chunks of the last restored set stood for files that were not read
+   * @param chunksPatched of the chunks uploaded, those sent as a {@link ChunkPatch} against the restored set
+   * @param bytesSent what the uploads sent: frames and patches (for a cold persist, {@code bytesUploaded})
    */
   public record Result(
       Manifest manifest, long chunksUploaded, long bytesUploaded, long chunksReused, long fileBytesRead,
-      boolean filesCacheUsed) {}
+      boolean filesCacheUsed, long chunksPatched, long bytesSent) {}
+
+  /**
+   * The least share of a chunk the restored set must hold for the chunk to be sent as a patch: below it the whole frame
+   * is sent (little to save, and the server would fetch a base chunk for it).
+   */
+  static final double MIN_PATCH_SHARE = 0.25;
 
   /**
    * The least share of the stream that must be unchanged for the record to be used: below it every file is read
@@ -266,9 +278,10 @@ public final class ArchiveWriter {
         }
         byte[] chunk = run.buffer(length);
         System.arraycopy(buf, start, chunk, 0, length);
+        List<ChunkPatch.Piece> pieces = stream.pieces(at, length);
         start += length;
         at += length;
-        run.onChunk(chunk, length);
+        run.onChunk(chunk, length, stream.restoredSetId(), pieces);
       }
       return run.finish(stream.root(), stream.finish(), stream.bytesRead(), true);
     }
@@ -281,6 +294,9 @@ public final class ArchiveWriter {
     final int length;
     final CompletableFuture<String> hash;
     final CompletableFuture<Void> tarDigested;
+    /** Where the chunk shares enough with the restored set: that set, and the chunk's pieces against it; else null. */
+    String patchBase;
+    List<ChunkPatch.Piece> patchPieces;
     CompletableFuture<Stored> stored;
 
     Pending(byte[] raw, int length, CompletableFuture<String> hash, CompletableFuture<Void> tarDigested) {
@@ -294,8 +310,16 @@ public final class ArchiveWriter {
   /** A compression context and its scratch output array (null until first used). */
   private record Compressor(ZstdCompressCtx ctx, byte[] scratch) {}
 
-  /** A chunk's fate: its stored size, and the frame when this run produced it and the archive digest still needs it. */
-  private record Stored(String sha256, long storedSize, ChunkSource.Frame frame, boolean uploaded) {}
+  /**
+   * A chunk's fate: its stored size, the frame when this run produced it and the archive digest still needs it, and
+   * what uploading it sent (0 when it was not uploaded).
+   */
+  private record Stored(
+      String sha256, long storedSize, ChunkSource.Frame frame, boolean uploaded, boolean patched, long sent) {
+    static Stored reused(String sha256, long storedSize) {
+      return new Stored(sha256, storedSize, null, false, false, 0);
+    }
+  }
 
   /** The most frames held at once: the window's, and the archive digest's queue when it is computed here. */
   private static int framesOutAtOnce(Options options) {
@@ -357,6 +381,8 @@ public final class ArchiveWriter {
     private long uploaded;
     private long uploadedBytes;
     private long reused;
+    private long patched;
+    private long sent;
 
     Run(ChunkSink sink) {
       this.sink = Objects.requireNonNull(sink, "sink");
@@ -385,6 +411,23 @@ public final class ArchiveWriter {
               ? CompletableFuture.runAsync(() -> tarSha.update(raw, 0, length), digest)
               : CompletableFuture.<Void>completedFuture(null);
       add(new Pending(raw, length, hash, tarDigested));
+    }
+
+    /** As {@link #onChunk(byte[], int)}, a chunk the restored set {@code base} holds {@code pieces} of. */
+    void onChunk(byte[] raw, int length, String base, List<ChunkPatch.Piece> pieces) throws IOException {
+      long copied = 0;
+      for (ChunkPatch.Piece piece : pieces) {
+        copied += piece.literal() ? 0 : piece.length();
+      }
+      if (copied < MIN_PATCH_SHARE * length) {
+        onChunk(raw, length);
+        return;
+      }
+      var hash = CompletableFuture.supplyAsync(() -> Sha256.of(raw, 0, length), hashing);
+      Pending p = new Pending(raw, length, hash, CompletableFuture.completedFuture(null));
+      p.patchBase = base;
+      p.patchPieces = pieces;
+      add(p);
     }
 
     /** A chunk known by name only (its bytes unread): the sink must still have it. */
@@ -455,11 +498,11 @@ public final class ArchiveWriter {
       CompletableFuture<Long> claim = new CompletableFuture<>();
       CompletableFuture<Long> mine = ours.get(sha);
       if (mine == null && present.containsKey(sha)) {
-        return CompletableFuture.completedFuture(new Stored(sha, present.get(sha), null, false));
+        return CompletableFuture.completedFuture(Stored.reused(sha, present.get(sha)));
       }
       if (p.raw == null) {
         if (mine != null) {
-          return mine.thenApply(size -> new Stored(sha, size, null, false));
+          return mine.thenApply(size -> Stored.reused(sha, size));
         }
         return CompletableFuture.failedFuture(
             new ReusedStream.ReuseFailed("the store no longer has chunk " + sha + " of the restored set"));
@@ -471,30 +514,13 @@ public final class ArchiveWriter {
         // Stored (or being stored) by this run already: never store twice. The frame is made again
         // only while the archive digest can still be computed here.
         if (!archiveDigestComplete) {
-          return mine.thenApply(size -> new Stored(sha, size, null, false));
+          return mine.thenApply(size -> Stored.reused(sha, size));
         }
         return mine.thenCombine(
             CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw, p.length)), cpu),
-            (size, frame) -> new Stored(sha, size, frame, false));
+            (size, frame) -> new Stored(sha, size, frame, false, false, 0));
       }
-      CompletableFuture<Stored> stored =
-          CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw, p.length)), cpu)
-              .thenApplyAsync(
-                  frame -> {
-                    try {
-                      sink.put(sha, frame.bytes(), frame.length(), p.length);
-                    } catch (IOException e) {
-                      frames.give(frame.bytes());
-                      throw new java.io.UncheckedIOException(e);
-                    }
-                    // The frame is kept until drained only for the archive digest.
-                    if (archiveDigestComplete) {
-                      return new Stored(sha, frame.length(), frame, true);
-                    }
-                    frames.give(frame.bytes());
-                    return new Stored(sha, frame.length(), null, true);
-                  },
-                  io);
+      CompletableFuture<Stored> stored = p.patchBase == null ? putFrame(p, sha) : putPatch(p, sha);
       stored.whenComplete(
           (s, e) -> {
             if (e != null) {
@@ -504,6 +530,47 @@ public final class ArchiveWriter {
             }
           });
       return stored;
+    }
+
+    /**
+     * The chunk sent as a patch against the restored set (literals compressed on the compress pool); the whole frame
+     * when the sink does not take it.
+     */
+    private CompletableFuture<Stored> putPatch(Pending p, String sha) {
+      return CompletableFuture.supplyAsync(
+              () -> ChunkPatch.of(p.patchBase, p.raw, p.length, p.patchPieces).encode(options.zstdLevel()), cpu)
+          .thenApplyAsync(
+              body -> {
+                try {
+                  long size = sink.putPatch(sha, body, p.length);
+                  return size < 0 ? null : new Stored(sha, size, null, true, true, body.length);
+                } catch (IOException e) {
+                  throw new java.io.UncheckedIOException(e);
+                }
+              },
+              io)
+          .thenCompose(s -> s != null ? CompletableFuture.completedFuture(s) : putFrame(p, sha));
+    }
+
+    /** The chunk compressed (on the compress pool) and stored (on the upload pool). */
+    private CompletableFuture<Stored> putFrame(Pending p, String sha) {
+      return CompletableFuture.supplyAsync(unchecked(() -> compress(p.raw, p.length)), cpu)
+          .thenApplyAsync(
+              frame -> {
+                try {
+                  sink.put(sha, frame.bytes(), frame.length(), p.length);
+                } catch (IOException e) {
+                  frames.give(frame.bytes());
+                  throw new java.io.UncheckedIOException(e);
+                }
+                // The frame is kept until drained only for the archive digest.
+                if (archiveDigestComplete) {
+                  return new Stored(sha, frame.length(), frame, true, false, frame.length());
+                }
+                frames.give(frame.bytes());
+                return new Stored(sha, frame.length(), null, true, false, frame.length());
+              },
+              io);
     }
 
     /**
@@ -567,6 +634,8 @@ public final class ArchiveWriter {
       if (s.uploaded()) {
         uploaded++;
         uploadedBytes += s.storedSize();
+        patched += s.patched() ? 1 : 0;
+        sent += s.sent();
       } else {
         reused++;
       }
@@ -610,7 +679,7 @@ public final class ArchiveWriter {
       if (read < 0) {
         read = tar.entries().stream().filter(e -> e.type() == EntryType.FILE).mapToLong(Manifest.FileEntry::size).sum();
       }
-      return new Result(manifest, uploaded, uploadedBytes, reused, read, filesCacheUsed);
+      return new Result(manifest, uploaded, uploadedBytes, reused, read, filesCacheUsed, patched, sent);
     }
 
     @Override

@@ -1,8 +1,6 @@
 package dev.ephemera.archive;
 
 import com.github.luben.zstd.Zstd;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 
 /**
  * Checks of a stored chunk: exactly one zstd frame, with its content size, that decompresses to bytes whose sha256 is
@@ -42,18 +40,28 @@ public final class ChunkFrames {
     if (raw.length != rawSize) {
       throw new ArchiveException(ArchiveException.Reason.CORRUPT, null, "chunk " + sha256 + ": frame decompressed to " + raw.length + " bytes, not " + rawSize);
     }
-    String actual = sha256Hex(raw);
-    if (!actual.equals(sha256)) {
-      throw new ArchiveException(ArchiveException.Reason.HASH_MISMATCH, null, "chunk " + sha256 + " hashes to " + actual);
-    }
+    verifyRaw(sha256, raw);
     return raw;
   }
 
-  static String sha256Hex(byte[] bytes) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
+  /** Checks that the raw chunk {@code raw} is the one named {@code sha256}. */
+  public static void verifyRaw(String sha256, byte[] raw) throws ArchiveException {
+    String actual = Sha256.of(raw);
+    if (!actual.equals(sha256)) {
+      throw new ArchiveException(ArchiveException.Reason.HASH_MISMATCH, null, "chunk " + sha256 + " hashes to " + actual);
+    }
+  }
+
+  /**
+   * One frame of {@code raw}, with its content size, at {@code level} (or the cheaper level an already compressed chunk
+   * gets, as a persist compresses it: see {@link Compressibility}).
+   */
+  public static byte[] frame(byte[] raw, int level) {
+    try (com.github.luben.zstd.ZstdCompressCtx ctx = new com.github.luben.zstd.ZstdCompressCtx()) {
+      ctx.setLevel(Compressibility.level(raw, raw.length, level));
+      ctx.setContentSize(true);
+      ctx.setChecksum(false);
+      return ctx.compress(raw);
     }
   }
 }

@@ -48,4 +48,17 @@ public interface ChunkSink {
   default void put(String sha256, byte[] frame, int frameLength, int rawSize) throws IOException {
     put(sha256, java.util.Arrays.copyOf(frame, frameLength), rawSize);
   }
+
+  /**
+   * Stores one chunk sent as {@code body}, an encoded {@link ChunkPatch} against the set the job restored: the sink
+   * rebuilds the raw chunk from that set's stored bytes and the patch's literals, checks it against {@code sha256} and
+   * stores a frame of it.
+   *
+   * @return the stored (compressed) size, or -1 when the sink did not take the patch (it takes none, the base set is
+   *     gone or not the job's to read, a base chunk is missing, the rebuilt bytes are not the chunk): the caller then
+   *     {@link #put}s the frame. By default -1.
+   */
+  default long putPatch(String sha256, byte[] body, int rawSize) throws IOException {
+    return -1;
+  }
 }

@@ -83,7 +83,11 @@ public final class ReusedStream implements AutoCloseable {
   /** A stretch of the new stream that is the restored stream's bytes [start - shift, end - shift). */
   private record Run(long start, long end, long shift) {}
 
+  /** The shortest shared stretch a {@link #pieces patch} copies from the restored set (shorter ones are sent). */
+  static final int MIN_COPY = 512;
+
   private final TarWriter.Plan plan;
+  private final String restoredSetId;
   private final List<Laid> laid = new ArrayList<>();
   private final List<Run> runs = new ArrayList<>();
   private final long total;
@@ -110,6 +114,7 @@ public final class ReusedStream implements AutoCloseable {
       throws IOException {
     Map<String, String> oldSha256 = null;
     this.plan = plan;
+    this.restoredSetId = record.setId();
     this.warnings = plan.warnings();
     this.oldChunks = record.chunks();
     List<FilesCache.Entry> old = record.layout().entries();
@@ -249,6 +254,49 @@ public final class ReusedStream implements AutoCloseable {
       c++;
     }
     return reuse;
+  }
+
+  /** The set last restored into the directory, whose stream the runs are shared with. */
+  String restoredSetId() {
+    return restoredSetId;
+  }
+
+  /**
+   * The stream's bytes {@code [at, at + length)} as {@link ChunkPatch} pieces: copies of the restored stream where they
+   * lie in a run (at least {@link #MIN_COPY} bytes), literals elsewhere. Any range may be asked, in any order.
+   */
+  List<ChunkPatch.Piece> pieces(long at, int length) {
+    List<ChunkPatch.Piece> pieces = new ArrayList<>();
+    long end = at + length;
+    long literalFrom = at;
+    // the first run ending past at
+    int lo = 0;
+    int hi = runs.size();
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (runs.get(mid).end() <= at) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    for (int r = lo; r < runs.size() && runs.get(r).start() < end; r++) {
+      Run run = runs.get(r);
+      long from = Math.max(at, run.start());
+      long to = Math.min(end, run.end());
+      if (to - from < MIN_COPY) {
+        continue;
+      }
+      if (from > literalFrom) {
+        pieces.add(new ChunkPatch.Piece(-1, (int) (from - literalFrom)));
+      }
+      pieces.add(new ChunkPatch.Piece(from - run.shift(), (int) (to - from)));
+      literalFrom = to;
+    }
+    if (end > literalFrom) {
+      pieces.add(new ChunkPatch.Piece(-1, (int) (end - literalFrom)));
+    }
+    return pieces;
   }
 
   /** Moves the read position forward to {@code to}. */

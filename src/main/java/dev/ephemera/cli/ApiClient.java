@@ -260,6 +260,40 @@ public final class ApiClient {
           "PUT", "/v1/jobs/" + job + "/chunks/" + sha256, frame, frameLength,
           Map.of("Content-Type", "application/zstd", dev.ephemera.api.JobApi.UPLOAD_SESSION_HEADER, session));
     }
+
+    /**
+     * Sends a chunk patch; -1 when the worker refuses it for any reason of its own (base set gone or unreadable, a base
+     * chunk missing, an older worker without the route): the writer then sends the frame, which the worker judges on
+     * its own. Trouble reaching the worker is thrown, as for a frame.
+     */
+    @Override
+    public long putPatch(String sha256, byte[] body, int rawSize) throws IOException {
+      byte[] answer;
+      try {
+        answer =
+            send(
+                "PUT", "/v1/jobs/" + job + "/chunks/" + sha256 + "/patch", body, body.length,
+                Map.of("Content-Type", "application/vnd.ephemera.chunk-patch", dev.ephemera.api.JobApi.UPLOAD_SESSION_HEADER,
+                    session));
+      } catch (ApiError e) {
+        patchesRefused.incrementAndGet();
+        lastPatchRefusal = e.getMessage();
+        return -1;
+      }
+      return JSON.readTree(answer).path("stored_size").asLong(-1);
+    }
+  }
+
+  private final java.util.concurrent.atomic.AtomicInteger patchesRefused = new java.util.concurrent.atomic.AtomicInteger();
+  private volatile String lastPatchRefusal;
+
+  /** Patches the worker refused (their chunks were sent whole), and the reason of the last one; for the persist's report. */
+  public int patchesRefused() {
+    return patchesRefused.get();
+  }
+
+  public String lastPatchRefusal() {
+    return lastPatchRefusal;
   }
 
   /**

@@ -222,6 +222,11 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     }
     Manifest manifest = written.manifest();
     manifest.warnings().forEach(w -> err.println("persist: warning: " + w));
+    if (api.patchesRefused() > 0) {
+      err.println(
+          "persist: " + setName + ": the worker took " + api.patchesRefused() + " chunk patch(es) only whole ("
+              + api.lastPatchRefusal() + ")");
+    }
     SetView set;
     try {
       set = api.register(setName, setWhen, manifest, sink, waitForVerification);
@@ -232,7 +237,7 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     long chunks = manifest.chunks().size();
     String human =
         String.format(
-            "persist: %s: %d files, %s → set %s in %s (pending until the job %s); uploaded %d of %d chunks (%s), %d"
+            "persist: %s: %d files, %s → set %s in %s (pending until the job %s); uploaded %d of %d chunks (%s%s), %d"
                 + " already stored%s; %s; %s",
             setName,
             manifest.fileCount(),
@@ -243,6 +248,10 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
             written.chunksUploaded(),
             chunks,
             Output.bytes(written.bytesUploaded()),
+            written.chunksPatched() == 0
+                ? ""
+                : "; " + written.chunksPatched() + " sent as patches against the restored set: "
+                    + Output.bytes(written.bytesSent()) + " sent",
             written.chunksReused(),
             written.filesCacheUsed()
                 ? "; read " + Output.bytes(written.fileBytesRead()) + " of files, the rest unchanged since the restore"
@@ -267,6 +276,8 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     json.put("chunks", chunks);
     json.put("chunks_uploaded", written.chunksUploaded());
     json.put("bytes_uploaded", written.bytesUploaded());
+    json.put("chunks_patched", written.chunksPatched());
+    json.put("bytes_sent", written.bytesSent());
     json.put("file_bytes_read", written.fileBytesRead());
     json.put("files_cache", written.filesCacheUsed());
     json.put("seconds", Output.secondsValue(took));

@@ -47,6 +47,7 @@ class FilesCacheTest {
     Restorer.Result r = new Restorer(Restorer.Options.defaults()).restore(m, store, target);
     FilesCache cache = new FilesCache(cacheDir);
     cache.write("01SET", r.target(), m.chunks(), r.layout());
+    store.sets.put("01SET", m.chunks());
     return new Restored(m, cache.read(target).orElseThrow(), cache);
   }
 
@@ -148,6 +149,9 @@ class FilesCacheTest {
     ArchiveWriter.Result read = new ArchiveWriter(OPTIONS).write(target, Trees.selection(target), store);
 
     assertSameSet(cached, read);
+    // every chunk sent as a patch rebuilt exactly that chunk from the restored set's bytes and the changed ones
+    assertThat(store.badPatches).hasValue(0);
+    assertThat(cached.chunksPatched()).isEqualTo(store.patches.get());
     if (changes == 0) {
       assertThat(cached.filesCacheUsed()).isTrue();
       assertThat(cached.fileBytesRead()).isLessThan(read.fileBytesRead() / 2);
@@ -174,7 +178,11 @@ class FilesCacheTest {
     assertThat(cached.filesCacheUsed()).isTrue();
     long fileBytes = read.fileBytesRead();
     assertThat(cached.fileBytesRead()).isLessThan(fileBytes / 4);
-    assertThat(cached.chunksUploaded()).isPositive().isEqualTo(store.puts.get() - putsBefore);
+    assertThat(cached.chunksUploaded()).isPositive().isEqualTo(store.puts.get() - putsBefore + store.patches.get());
+    // the chunks holding a changed file went as patches: with these 16 KiB chunks, the changed files are much of them
+    assertThat(store.badPatches).hasValue(0);
+    assertThat(cached.chunksPatched()).isPositive().isEqualTo(store.patches.get());
+    assertThat(cached.bytesSent()).isLessThan(cached.bytesUploaded());
     assertThat(cached.chunksReused()).isGreaterThan(cached.manifest().chunks().size() / 2);
     // the files read are the changed ones, each with its new digest
     for (int i = 0; i < files.size(); i += 50) {

@@ -115,6 +115,11 @@ class FilesCacheIT {
     assertThat(verified.archiveSha256()).isEqualTo(everything.get("archive_sha256").asText());
     assertThat(cached.get("chunks").asLong()).isEqualTo(everything.get("chunks").asLong());
     assertThat(cached.get("chunks_uploaded").asLong()).isPositive().isLessThan(cached.get("chunks").asLong() / 2);
+    // the chunks holding a changed file went as patches against the restored set: only the changed files' bytes (and
+    // the headers around them) were sent, and what is stored is the same frames' worth as a full upload
+    assertThat(cached.get("chunks_patched").asLong()).isPositive().isLessThanOrEqualTo(cached.get("chunks_uploaded").asLong());
+    assertThat(cached.get("bytes_sent").asLong()).isPositive().isLessThan(cached.get("bytes_uploaded").asLong() / 2);
+    assertThat(everything.get("chunks_patched").asLong()).isZero();
   }
 
   @Test
@@ -142,5 +147,122 @@ class FilesCacheIT {
     JsonNode again = JSON.readTree(run.out());
     assertThat(again.get("files_cache").asBoolean()).isFalse();
     assertThat(again.get("tar_sha256").asText()).isEqualTo(cold.get("tar_sha256").asText());
+  }
+
+  @Test
+  void aChunkPatchWhoseBaseChunkIsGoneIsSentWholeAndTheSetIsTheSame() throws Exception {
+    Path tree = RandomTree.write(tmp.resolve("lost"), 23, 60, 100_000, 100_000, i -> "deps/lib" + i + ".rlib");
+    String first = worker.startedPushJob(REPO);
+    JsonNode cold = cli(first, "persist", "lost", tree.toString(), "--wait");
+    worker.completedPushJob(first, REPO);
+    awaitLive(cold.get("set_id").asText());
+    dev.ephemera.archive.Restorer.deleteTree(tree);
+    String next = worker.startedPushJob(REPO);
+    cli(next, "restore", "lost");
+    Path changed = tree.resolve("deps/lib30.rlib");
+    Files.writeString(changed, "rebuilt", StandardOpenOption.APPEND);
+    // the store loses the restored set's chunk that held the changed file: the patch against it cannot be rebuilt
+    var record = new dev.ephemera.archive.FilesCache(tmp.resolve("cache")).read(tree).orElseThrow();
+    long offset = record.layout().entries().stream().filter(e -> e.path().equals("deps/lib30.rlib")).findFirst()
+        .orElseThrow().offset();
+    long at = 0;
+    String lost = null;
+    for (var c : record.chunks()) {
+      if (offset < at + c.rawSize()) {
+        lost = c.sha256();
+        break;
+      }
+      at += c.rawSize();
+    }
+    worker.app().store().delete(dev.ephemera.api.JobApi.chunkKey(lost));
+
+    CliRun run =
+        worker.cli(next, "persist", "lost", tree.toString(), "--json", "--cache-dir", tmp.resolve("cache").toString());
+    JsonNode everything = cli(next, "persist", "lost-read", tree.toString(), "--no-files-cache", "--wait");
+
+    assertThat(run.exit()).as(run.err()).isZero();
+    assertThat(run.err()).contains("chunk patch(es) only whole (").contains("is not in the store");
+    JsonNode cached = JSON.readTree(run.out());
+    assertThat(cached.get("files_cache").asBoolean()).isTrue();
+    assertThat(cached.get("chunks_uploaded").asLong()).isGreaterThan(cached.get("chunks_patched").asLong());
+    assertThat(awaitVerified(cached.get("set_id").asText()).tarSha256()).isEqualTo(everything.get("tar_sha256").asText());
+  }
+
+  // ---- the patch route itself, as a hostile or broken client might use it ----
+
+  private java.net.http.HttpResponse<String> putPatch(String job, String sha, byte[] body) throws Exception {
+    return java.net.http.HttpClient.newHttpClient()
+        .send(
+            java.net.http.HttpRequest.newBuilder(worker.url().resolve("/v1/jobs/" + job + "/chunks/" + sha + "/patch"))
+                .header("Authorization", "Bearer " + worker.jobToken(job))
+                .PUT(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body))
+                .build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static String sha256(byte[] raw) throws Exception {
+    return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(raw));
+  }
+
+  /** The raw bytes of the first chunk of a live set the job {@code first} persisted. */
+  private byte[] firstChunk(String setId) {
+    String sha =
+        worker.app().catalog().jdbi().withHandle(h -> h.createQuery(
+                "select chunk_sha256 from set_chunks where set_id = :s and ord = 0").bind("s", setId)
+            .mapTo(String.class).one());
+    byte[] frame = worker.app().store().getBytes(dev.ephemera.api.JobApi.chunkKey(sha)).orElseThrow();
+    return com.github.luben.zstd.Zstd.decompress(frame, (int) com.github.luben.zstd.Zstd.getFrameContentSize(frame));
+  }
+
+  @Test
+  void thePatchRouteRebuildsOnlyFromASetTheJobMayReadAndOnlyTheNamedChunk() throws Exception {
+    Path tree = RandomTree.write(tmp.resolve("base"), 24, 20, 100_000, 50_000, i -> "lib" + i + ".rlib");
+    String first = worker.startedPushJob(REPO);
+    String setId = cli(first, "persist", "base", tree.toString(), "--wait").get("set_id").asText();
+    worker.completedPushJob(first, REPO);
+    awaitLive(setId);
+    Repo other = new Repo("someone-else", "elsewhere", 1);
+    String theirs = worker.startedPushJob(other);
+    String theirSet = cli(theirs, "persist", "base", tree.toString(), "--wait").get("set_id").asText();
+    worker.completedPushJob(theirs, other);
+    awaitLive(theirSet);
+    String job = worker.startedPushJob(REPO);
+
+    // a new chunk: 1000 bytes of the set's stream, 5 new bytes, 1000 more of its stream
+    byte[] base = firstChunk(setId);
+    byte[] chunk = new byte[2005];
+    System.arraycopy(base, 0, chunk, 0, 1000);
+    System.arraycopy("fresh".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, chunk, 1000, 5);
+    System.arraycopy(base, 3000, chunk, 1005, 1000);
+    List<dev.ephemera.archive.ChunkPatch.Piece> pieces =
+        List.of(
+            new dev.ephemera.archive.ChunkPatch.Piece(0, 1000), new dev.ephemera.archive.ChunkPatch.Piece(-1, 5),
+            new dev.ephemera.archive.ChunkPatch.Piece(3000, 1000));
+    String sha = sha256(chunk);
+    byte[] patch = dev.ephemera.archive.ChunkPatch.of(setId, chunk, chunk.length, pieces).encode(3);
+
+    // another owner's set is not a base, whatever its bytes
+    var foreign = putPatch(job, sha, dev.ephemera.archive.ChunkPatch.of(theirSet, chunk, chunk.length, pieces).encode(3));
+    assertThat(foreign.statusCode()).as(foreign.body()).isEqualTo(403);
+    // a patch naming another chunk than it rebuilds
+    var misnamed = putPatch(job, sha256(base), patch);
+    assertThat(misnamed.statusCode()).isEqualTo(422);
+    assertThat(misnamed.body()).contains("bad_chunk").contains("hashes to " + sha);
+    // copies past the base stream, and a body that is no patch
+    var past =
+        putPatch(job, sha, dev.ephemera.archive.ChunkPatch.of(setId, chunk, chunk.length,
+            List.of(new dev.ephemera.archive.ChunkPatch.Piece(Long.MAX_VALUE / 2, 2005))).encode(3));
+    assertThat(past.statusCode()).isEqualTo(422);
+    assertThat(past.body()).contains("whose stream has");
+    var garbage = putPatch(job, sha, new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+    assertThat(garbage.statusCode()).isEqualTo(422);
+    assertThat(garbage.body()).contains("not a chunk patch");
+    assertThat(worker.app().store().exists(dev.ephemera.api.JobApi.chunkKey(sha))).isFalse();
+
+    var stored = putPatch(job, sha, patch);
+    assertThat(stored.statusCode()).as(stored.body()).isEqualTo(201);
+    byte[] frame = worker.app().store().getBytes(dev.ephemera.api.JobApi.chunkKey(sha)).orElseThrow();
+    assertThat(dev.ephemera.archive.ChunkFrames.verify(sha, frame)).isEqualTo(chunk);
+    assertThat(JSON.readTree(stored.body()).get("stored_size").asLong()).isEqualTo(frame.length);
   }
 }

@@ -405,10 +405,13 @@ public final class ArchiveBenchmark {
     Run w = median(warm);
     double share = (double) w.json().get("bytes_uploaded").asLong() / coldJson.get("bytes_uploaded").asLong();
     line(label, "persist after 1% changed", warm, "tar | zstd -3 -T0 + PUT", baseWarm, "≤ 0.3");
-    report.add(String.format(Locale.ROOT, "    uploaded %s in %d of %d chunks = %.1f%% of the cold persist's bytes"
-            + " (goal ≤ 5%%)",
-        mb(w.json().get("bytes_uploaded").asLong()), w.json().get("chunks_uploaded").asLong(),
-        w.json().get("chunks").asLong(), 100 * share));
+    double sentShare = (double) w.json().get("bytes_sent").asLong() / coldJson.get("bytes_sent").asLong();
+    report.add(String.format(Locale.ROOT, "    sent %s = %.1f%% of what the cold persist sent (goal ≤ 5%%): %d of %d chunks"
+            + " uploaded, %d of them as patches against the restored set",
+        mb(w.json().get("bytes_sent").asLong()), 100 * sentShare, w.json().get("chunks_uploaded").asLong(),
+        w.json().get("chunks").asLong(), w.json().get("chunks_patched").asLong()));
+    report.add(String.format(Locale.ROOT, "    stored %s of new chunks = %.1f%% of the cold persist's stored bytes",
+        mb(w.json().get("bytes_uploaded").asLong()), 100 * share));
     report.add(String.format(Locale.ROOT, "    read %s of the files' %s (%s: the restore's record of what it wrote)",
         mb(w.json().get("file_bytes_read").asLong()), mb(coldJson.get("tar_size").asLong()),
         w.json().get("files_cache").asBoolean() ? "the rest unread" : "all of it, no record used"));
