@@ -451,6 +451,7 @@ public final class JobApi {
     String sha = request.param("sha");
     requireSha(sha);
     byte[] body = chunkBody(request);
+    meters.chunkPatch(body.length);
     ChunkPatch patch;
     try {
       patch = ChunkPatch.decode(sha, body);

@@ -48,6 +48,7 @@ public final class Meters {
   public static final String CHUNK_UPLOADS = "ephemera.chunk.uploads";
   public static final String CHUNK_UPLOAD_BYTES = "ephemera.chunk.upload";
   public static final String CHUNK_DOWNLOAD_BYTES = "ephemera.chunk.download";
+  public static final String CHUNK_PATCH_BYTES = "ephemera.chunk.patch";
   public static final String DENIED = "ephemera.denied";
   public static final String VERIFY_SECONDS = "ephemera.set.verify";
   public static final String VERIFY_IN_FLIGHT = "ephemera.set.verify.inflight";
@@ -74,7 +75,7 @@ public final class Meters {
       List.of(
           EVENTS, EVENT_SECONDS, EVENT_ERRORS, STAGE_SECONDS, DECISIONS, DLQ, OUTBOX_PUBLISHED, OUTBOX_BACKLOG,
           OUTBOX_OLDEST_SECONDS, CONSUMER_LAG, KAFKA_CALLS, HTTP_REQUESTS, RESTORES, RESTORE_SECONDS, PERSIST_SECONDS,
-          CHUNK_UPLOADS, CHUNK_UPLOAD_BYTES, CHUNK_DOWNLOAD_BYTES, DENIED, VERIFY_SECONDS, VERIFY_IN_FLIGHT,
+          CHUNK_UPLOADS, CHUNK_UPLOAD_BYTES, CHUNK_DOWNLOAD_BYTES, CHUNK_PATCH_BYTES, DENIED, VERIFY_SECONDS, VERIFY_IN_FLIGHT,
           STORE_CALLS, DB_STATEMENTS,
           OWNER_STORED_BYTES, OWNER_QUOTA_BYTES, CATALOG_SETS, CATALOG_SET_BYTES, CATALOG_CHUNKS, CATALOG_CHUNK_BYTES,
           CATALOG_REFRESH_AGE, EVICTED_BYTES, GC_REQUESTS, GC_RUNS, GC_DELETED_CHUNKS, GC_DELETED_BYTES);
@@ -255,17 +256,18 @@ public final class Meters {
    * error.
    */
   public static final Map<String, Step> STEPS =
-      Map.of(
-          "POST /v1/jobs/{job}/chunks/present", new Step(PERSIST_SECONDS, "present"),
-          "PUT /v1/jobs/{job}/chunks/{sha}", new Step(PERSIST_SECONDS, "chunk_upload"),
-          "POST /v1/jobs/{job}/sets", new Step(PERSIST_SECONDS, "register"),
-          "GET /v1/jobs/{job}/staged", new Step(RESTORE_SECONDS, "staged"),
-          "GET /v1/jobs/{job}/sets/{name}", new Step(RESTORE_SECONDS, "resolve"),
-          "GET /v1/jobs/{job}/sets/{set}/manifest", new Step(RESTORE_SECONDS, "manifest"),
-          "GET /v1/jobs/{job}/sets/{set}/chunks/{sha}", new Step(RESTORE_SECONDS, "chunk_download"),
-          "GET /v1/jobs/{job}/sets/{set}/chunk-urls", new Step(RESTORE_SECONDS, "chunk_urls"),
-          "POST /v1/jobs/{job}/restores", new Step(RESTORE_SECONDS, "record"),
-          "GET /v1/sets/{set}/archive.tar.zst", new Step(RESTORE_SECONDS, "link_download"));
+      Map.ofEntries(
+          Map.entry("POST /v1/jobs/{job}/chunks/present", new Step(PERSIST_SECONDS, "present")),
+          Map.entry("PUT /v1/jobs/{job}/chunks/{sha}", new Step(PERSIST_SECONDS, "chunk_upload")),
+          Map.entry("PUT /v1/jobs/{job}/chunks/{sha}/patch", new Step(PERSIST_SECONDS, "chunk_patch")),
+          Map.entry("POST /v1/jobs/{job}/sets", new Step(PERSIST_SECONDS, "register")),
+          Map.entry("GET /v1/jobs/{job}/staged", new Step(RESTORE_SECONDS, "staged")),
+          Map.entry("GET /v1/jobs/{job}/sets/{name}", new Step(RESTORE_SECONDS, "resolve")),
+          Map.entry("GET /v1/jobs/{job}/sets/{set}/manifest", new Step(RESTORE_SECONDS, "manifest")),
+          Map.entry("GET /v1/jobs/{job}/sets/{set}/chunks/{sha}", new Step(RESTORE_SECONDS, "chunk_download")),
+          Map.entry("GET /v1/jobs/{job}/sets/{set}/chunk-urls", new Step(RESTORE_SECONDS, "chunk_urls")),
+          Map.entry("POST /v1/jobs/{job}/restores", new Step(RESTORE_SECONDS, "record")),
+          Map.entry("GET /v1/sets/{set}/archive.tar.zst", new Step(RESTORE_SECONDS, "link_download")));
 
   /** A restore answered: {@code outcome} hit or miss; the level is the fallback level of a hit. */
   public void restore(String outcome, int fallbackLevel) {
@@ -277,8 +279,9 @@ public final class Meters {
   }
 
   /**
-   * A chunk a job offered: {@code outcome} stored (uploaded, new) or deduplicated (the store had it, so it was not
-   * uploaded again); bytes are the chunk's compressed frame, what crosses the network.
+   * A chunk a job offered: {@code outcome} stored (uploaded, new), patched (new, rebuilt from a chunk patch: the job
+   * sent {@link #chunkPatch} bytes instead) or deduplicated (the store had it, so it was not uploaded again); bytes are
+   * the chunk's compressed frame.
    */
   public void chunkUpload(String outcome, long frameBytes) {
     Counter.builder(CHUNK_UPLOADS).tag(TAG_OUTCOME, outcome).register(registry).increment();
@@ -287,6 +290,11 @@ public final class Meters {
         .tag(TAG_OUTCOME, outcome)
         .register(registry)
         .record(frameBytes);
+  }
+
+  /** A chunk patch received (its body: copies of a set's stream and the compressed bytes it does not share). */
+  public void chunkPatch(long bodyBytes) {
+    DistributionSummary.builder(CHUNK_PATCH_BYTES).baseUnit("bytes").register(registry).record(bodyBytes);
   }
 
   /** A chunk served to a restoring job, or handed to it as a presigned URL (stored, compressed bytes). */

@@ -267,7 +267,8 @@ class GrafanaQueriesIT {
   }
 
   /**
-   * A pull request job misses and persists; the next one is staged the set and restores it, downloads its link; a
+   * A pull request job misses and persists; the next one is staged the set, restores it, changes a file and persists
+   * it again (a chunk patch), downloads its link; a
    * third job's token is used for another job (denied); a malformed record goes to the DLQ.
    */
   private void traffic(String round) throws Exception {
@@ -295,8 +296,14 @@ class GrafanaQueriesIT {
     String b = Ulid.next();
     worker.publish(CloudEvent.of("urn:buildomat:test", JobStarted.of(pullRequestJob(b, pr))));
     awaitLifecycle("ephemera.staged", b);
-    CliRun restore = worker.cli(b, "restore", "--all");
+    String cache = tmp.resolve(round + "/cache").toString();
+    CliRun restore = worker.cli(b, "restore", "--all", "--cache-dir", cache);
     assertThat(restore.exit()).as(restore.err()).isZero();
+    // the job changes one file of what it restored and persists again: the chunk holding it goes as a patch
+    Files.writeString(dir.resolve("notes.txt"), "rebuilt\n", java.nio.file.StandardOpenOption.APPEND);
+    CliRun again = worker.cli(b, "persist", "target", dir.toString(), "--cache-dir", cache, "--json");
+    assertThat(again.exit()).as(again.err()).isZero();
+    assertThat(JSON.readTree(again.out()).get("chunks_patched").asLong()).as(again.out()).isPositive();
     worker.publish(
         CloudEvent.of("urn:buildomat:test", JobCompleted.of(pullRequestJob(b, pr), JobCompleted.Result.SUCCESS, Instant.now())));
     JsonNode used = awaitLifecycle("ephemera.used", b);
