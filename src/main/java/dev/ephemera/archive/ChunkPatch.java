@@ -25,6 +25,12 @@ public record ChunkPatch(String base, int rawSize, List<Piece> pieces, byte[] li
   private static final int MAGIC = 0x45505031; // "EPP1"
   /** More pieces than a chunk could usefully have (each shared run is an entry or more). */
   public static final int MAX_PIECES = 1 << 16;
+  /**
+   * The most chunks of the base stream one patch may copy from. A patch's copies lie where the new chunk's bytes were
+   * in the restored stream, a few chunks at most; without a bound, a patch of many one-byte copies could make the
+   * server fetch and decompress thousands of chunks for one request.
+   */
+  public static final int MAX_BASE_CHUNKS = 32;
 
   /** {@code length} bytes: a copy of the base stream's from {@code baseOffset}, or (baseOffset -1) literals. */
   public record Piece(long baseOffset, int length) {
@@ -54,13 +60,15 @@ public record ChunkPatch(String base, int rawSize, List<Piece> pieces, byte[] li
 
   /**
    * The tar stream of a set whose chunks, in order, are {@code shas}, chunk {@code c} starting at {@code starts[c]}
-   * ({@code starts[shas.length]} is the stream's size), their bytes from {@code chunks}. A copy past the stream's end
-   * is refused as {@link ArchiveException.Reason#CORRUPT}.
+   * ({@code starts[shas.length]} is the stream's size), their bytes from {@code chunks}. A copy past the stream's end,
+   * and copies from more than {@link #MAX_BASE_CHUNKS} of its chunks, are refused as {@link
+   * ArchiveException.Reason#CORRUPT}. One per patch: it counts the chunks copied from.
    */
   public static Base stream(String setId, String[] shas, long[] starts, RawChunks chunks) {
     if (starts.length != shas.length + 1) {
       throw new IllegalArgumentException(shas.length + " chunks, " + starts.length + " starts");
     }
+    java.util.Set<Integer> touched = new java.util.HashSet<>();
     return (offset, into, at, length) -> {
       long size = starts[shas.length];
       if (offset + length > size) {
@@ -72,6 +80,11 @@ public record ChunkPatch(String base, int rawSize, List<Piece> pieces, byte[] li
       int c = java.util.Arrays.binarySearch(starts, 0, shas.length, offset);
       c = c >= 0 ? c : -c - 2;
       while (length > 0) {
+        if (touched.add(c) && touched.size() > MAX_BASE_CHUNKS) {
+          throw new ArchiveException(
+              ArchiveException.Reason.CORRUPT, null,
+              "the patch copies from more than " + MAX_BASE_CHUNKS + " chunks of set " + setId);
+        }
         byte[] raw = chunks.raw(shas[c]);
         if (raw.length != starts[c + 1] - starts[c]) {
           throw new IOException("chunk " + shas[c] + " of set " + setId + " has " + raw.length + " bytes, not "

@@ -81,6 +81,30 @@ class ChunkPatchTest {
         .hasMessageContaining("copies bytes 50-70 of set " + SET + ", whose stream has 60");
   }
 
+  @Test
+  void aPatchCopyingFromTooManyBaseChunksIsRefusedBeforeItFetchesThem() {
+    int n = ChunkPatch.MAX_BASE_CHUNKS + 5;
+    String[] shas = new String[n];
+    long[] starts = new long[n + 1];
+    List<Piece> pieces = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      shas[i] = "chunk" + i;
+      starts[i + 1] = starts[i] + 100;
+      pieces.add(new Piece(starts[i], 1)); // one byte of every chunk
+    }
+    java.util.concurrent.atomic.AtomicInteger fetched = new java.util.concurrent.atomic.AtomicInteger();
+    ChunkPatch.Base stream =
+        ChunkPatch.stream(SET, shas, starts, sha -> {
+          fetched.incrementAndGet();
+          return new byte[100];
+        });
+    ChunkPatch patch = new ChunkPatch(SET, n, pieces, new byte[0]);
+    assertThatThrownBy(() -> patch.apply(stream))
+        .isInstanceOf(ArchiveException.class)
+        .hasMessageContaining("copies from more than " + ChunkPatch.MAX_BASE_CHUNKS + " chunks of set " + SET);
+    assertThat(fetched).hasValue(ChunkPatch.MAX_BASE_CHUNKS);
+  }
+
   /** A body with the given raw size, pieces and trailing bytes, bypassing the encoder's checks. */
   private static byte[] body(int rawSize, long[][] pieces, byte[] tail) {
     byte[] id = SET.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
