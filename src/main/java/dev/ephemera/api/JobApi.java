@@ -433,10 +433,15 @@ public final class JobApi {
     try {
       raw = ChunkFrames.verify(sha, frame);
     } catch (ArchiveException e) {
-      meters.denied("bad_chunk");
-      throw new ApiException(422, "bad_chunk", e.getMessage());
+      throw badChunk(e.getMessage());
     }
     return storeChunk(caller, request, sha, frame, raw, "stored");
+  }
+
+  /** A chunk (or chunk patch) refused: counted, and answered 422 with the reason. */
+  private ApiException badChunk(String why) {
+    meters.denied("bad_chunk");
+    return new ApiException(422, "bad_chunk", why);
   }
 
   /**
@@ -456,8 +461,7 @@ public final class JobApi {
     try {
       patch = ChunkPatch.decode(sha, body);
     } catch (ArchiveException e) {
-      meters.denied("bad_chunk");
-      throw new ApiException(422, "bad_chunk", e.getMessage());
+      throw badChunk(e.getMessage());
     }
     SetRow base = findSetWithoutManifest(patch.base());
     readLevel(caller, base, true);
@@ -466,8 +470,7 @@ public final class JobApi {
       raw = patch.apply(patchBases.of(base.setId()));
       ChunkFrames.verifyRaw(sha, raw);
     } catch (ArchiveException e) {
-      meters.denied("bad_chunk");
-      throw new ApiException(422, "bad_chunk", "chunk patch against set " + base.setId() + ": " + e.getMessage());
+      throw badChunk("chunk patch against set " + base.setId() + ": " + e.getMessage());
     }
     return storeChunk(caller, request, sha, ChunkFrames.frame(raw, PATCH_ZSTD_LEVEL), raw, "patched");
   }

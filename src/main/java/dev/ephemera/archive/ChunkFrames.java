@@ -17,17 +17,7 @@ public final class ChunkFrames {
     if (frame.length == 0) {
       throw new ArchiveException(ArchiveException.Reason.CORRUPT, null, "chunk " + sha256 + ": empty body");
     }
-    long frameSize;
-    long rawSize;
-    try {
-      frameSize = Zstd.findFrameCompressedSize(frame);
-      rawSize = Zstd.getFrameContentSize(frame);
-    } catch (RuntimeException e) {
-      throw new ArchiveException(ArchiveException.Reason.CORRUPT, null, "chunk " + sha256 + ": not a zstd frame: " + e.getMessage());
-    }
-    if (frameSize != frame.length) {
-      throw new ArchiveException(ArchiveException.Reason.CORRUPT, null, "chunk " + sha256 + ": must be exactly one zstd frame (" + frameSize + " of " + frame.length + " bytes)");
-    }
+    long rawSize = contentSize("chunk " + sha256, frame);
     if (rawSize <= 0 || rawSize > MAX_RAW_SIZE) {
       throw new ArchiveException(ArchiveException.Reason.CORRUPT, null, "chunk " + sha256 + ": frame must declare a content size between 1 and " + MAX_RAW_SIZE + ", got " + rawSize);
     }
@@ -42,6 +32,27 @@ public final class ChunkFrames {
     }
     verifyRaw(sha256, raw);
     return raw;
+  }
+
+  /**
+   * The content size {@code frame} declares, once it proved to be exactly one zstd frame; {@code what} names it in the
+   * messages.
+   */
+  static long contentSize(String what, byte[] frame) throws ArchiveException {
+    long frameSize;
+    long size;
+    try {
+      frameSize = Zstd.findFrameCompressedSize(frame);
+      size = Zstd.getFrameContentSize(frame);
+    } catch (RuntimeException e) {
+      throw new ArchiveException(ArchiveException.Reason.CORRUPT, null, what + ": not a zstd frame: " + e.getMessage());
+    }
+    if (frameSize != frame.length) {
+      throw new ArchiveException(
+          ArchiveException.Reason.CORRUPT, null,
+          what + ": must be exactly one zstd frame (" + frameSize + " of " + frame.length + " bytes)");
+    }
+    return size;
   }
 
   /** Checks that the raw chunk {@code raw} is the one named {@code sha256}. */

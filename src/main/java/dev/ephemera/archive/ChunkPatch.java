@@ -201,16 +201,9 @@ public record ChunkPatch(String base, int rawSize, List<Piece> pieces, byte[] li
       }
       return frame;
     }
-    long frameSize;
-    long size;
-    try {
-      frameSize = Zstd.findFrameCompressedSize(frame);
-      size = Zstd.getFrameContentSize(frame);
-    } catch (RuntimeException e) {
-      throw corrupt(sha256, "literals are not a zstd frame: " + e.getMessage());
-    }
-    if (frameSize != frame.length || size != expected) {
-      throw corrupt(sha256, "literals must be one zstd frame of " + expected + " bytes");
+    long size = ChunkFrames.contentSize("chunk " + sha256 + " patch: literals", frame);
+    if (size != expected) {
+      throw corrupt(sha256, "literals must be one zstd frame of " + expected + " bytes, not " + size);
     }
     try {
       byte[] raw = Zstd.decompress(frame, (int) size);

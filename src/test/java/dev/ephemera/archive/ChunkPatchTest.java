@@ -127,13 +127,13 @@ class ChunkPatchTest {
     assertRefused(body(10, new long[][] {}, new byte[0]), "piece count 0 out of range");
     assertRefused(body(10, new long[][] {{-2, 10}}, new byte[0]), "piece 0 (-2+10) out of range");
     assertRefused(body(10, new long[][] {{0, 0}, {0, 10}}, new byte[0]), "piece 0 (0+0) out of range");
-    assertRefused(body(10, new long[][] {{0, 5}, {-1, 5}}, new byte[0]), "literals are not a zstd frame");
-    assertRefused(body(10, new long[][] {{0, 4}, {-1, 6}}, literal), "literals must be one zstd frame of 6 bytes");
+    assertRefused(body(10, new long[][] {{0, 5}, {-1, 5}}, new byte[0]), "literals: not a zstd frame");
+    assertRefused(body(10, new long[][] {{0, 4}, {-1, 6}}, literal), "literals must be one zstd frame of 6 bytes, not 5");
     assertRefused(body(10, new long[][] {{0, 10}}, literal), "literals sent for a patch without literal pieces");
     byte[] twoFrames = new byte[literal.length * 2];
     System.arraycopy(literal, 0, twoFrames, 0, literal.length);
     System.arraycopy(literal, 0, twoFrames, literal.length, literal.length);
-    assertRefused(body(10, new long[][] {{0, 5}, {-1, 5}}, twoFrames), "literals must be one zstd frame of 5 bytes");
+    assertRefused(body(10, new long[][] {{0, 5}, {-1, 5}}, twoFrames), "literals: must be exactly one zstd frame");
   }
 
   private static void assertRefused(byte[] body, String why) {

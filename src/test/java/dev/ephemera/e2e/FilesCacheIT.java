@@ -78,21 +78,32 @@ class FilesCacheIT {
         .orElseThrow();
   }
 
+  /** What {@link #persistedAndRestored} did: the cold persist's answer, and the next job, which restored it. */
+  private record Restored(JsonNode cold, String next) {}
+
+  /**
+   * A job persists {@code tree} as set {@code name} and succeeds; the next job starts from a pristine environment
+   * (the tree gone) and restores the set.
+   */
+  private Restored persistedAndRestored(String name, Path tree) throws Exception {
+    String first = worker.startedPushJob(REPO);
+    JsonNode cold = cli(first, "persist", name, tree.toString());
+    worker.completedPushJob(first, REPO);
+    awaitLive(cold.get("set_id").asText());
+    dev.ephemera.archive.Restorer.deleteTree(tree);
+    String next = worker.startedPushJob(REPO);
+    JsonNode restored = cli(next, "restore", name);
+    assertThat(restored.get("set_id").asText()).isEqualTo(cold.get("set_id").asText());
+    return new Restored(cold, next);
+  }
+
   @Test
   void aPersistAfterARestoreReadsOnlyWhatTheBuildChangedAndRegistersTheSameSet() throws Exception {
     Path tree =
         RandomTree.write(
             tmp.resolve("target"), 21, 150, 150_000, 200_000, i -> "debug/deps/d" + (i % 4) + "/lib" + i + ".rlib");
-    String first = worker.startedPushJob(REPO);
-    JsonNode cold = cli(first, "persist", "target", tree.toString());
-    worker.completedPushJob(first, REPO);
-    awaitLive(cold.get("set_id").asText());
-
-    // the next job starts from a pristine environment, restores, builds a little
-    dev.ephemera.archive.Restorer.deleteTree(tree);
-    String next = worker.startedPushJob(REPO);
-    JsonNode restored = cli(next, "restore", "target");
-    assertThat(restored.get("set_id").asText()).isEqualTo(cold.get("set_id").asText());
+    // the next job restores, builds a little
+    String next = persistedAndRestored("target", tree).next();
     List<Path> files;
     try (Stream<Path> s = Files.walk(tree)) {
       files = s.filter(Files::isRegularFile).sorted().toList();
@@ -125,13 +136,9 @@ class FilesCacheIT {
   @Test
   void aRecordWhoseSetCannotBeReadMeansReadingEveryFileAndTheSameSet() throws Exception {
     Path tree = RandomTree.write(tmp.resolve("gone"), 22, 40, 100_000, 150_000, i -> "deps/lib" + i + ".rlib");
-    String first = worker.startedPushJob(REPO);
-    JsonNode cold = cli(first, "persist", "gone", tree.toString(), "--wait");
-    worker.completedPushJob(first, REPO);
-    awaitLive(cold.get("set_id").asText());
-    dev.ephemera.archive.Restorer.deleteTree(tree);
-    String next = worker.startedPushJob(REPO);
-    cli(next, "restore", "gone");
+    Restored restored = persistedAndRestored("gone", tree);
+    JsonNode cold = restored.cold();
+    String next = restored.next();
     // the record now names a set the worker does not have: fetching its manifest (ahead, on its own thread) fails
     var cache = new dev.ephemera.archive.FilesCache(tmp.resolve("cache"));
     var record = cache.read(tree).orElseThrow();
@@ -146,19 +153,13 @@ class FilesCacheIT {
         .contains("the restored set 01M8ZZZZZZZZZZZZZZZZZZZZZZ");
     JsonNode again = JSON.readTree(run.out());
     assertThat(again.get("files_cache").asBoolean()).isFalse();
-    assertThat(again.get("tar_sha256").asText()).isEqualTo(cold.get("tar_sha256").asText());
+    assertThat(again.get("tar_sha256").asText()).isEqualTo(awaitVerified(cold.get("set_id").asText()).tarSha256());
   }
 
   @Test
   void aChunkPatchWhoseBaseChunkIsGoneIsSentWholeAndTheSetIsTheSame() throws Exception {
     Path tree = RandomTree.write(tmp.resolve("lost"), 23, 60, 100_000, 100_000, i -> "deps/lib" + i + ".rlib");
-    String first = worker.startedPushJob(REPO);
-    JsonNode cold = cli(first, "persist", "lost", tree.toString(), "--wait");
-    worker.completedPushJob(first, REPO);
-    awaitLive(cold.get("set_id").asText());
-    dev.ephemera.archive.Restorer.deleteTree(tree);
-    String next = worker.startedPushJob(REPO);
-    cli(next, "restore", "lost");
+    String next = persistedAndRestored("lost", tree).next();
     Path changed = tree.resolve("deps/lib30.rlib");
     Files.writeString(changed, "rebuilt", StandardOpenOption.APPEND);
     // the store loses the restored set's chunk that held the changed file: the patch against it cannot be rebuilt
