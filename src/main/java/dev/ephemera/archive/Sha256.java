@@ -81,13 +81,13 @@ public final class Sha256 {
     return HexFormat.of().formatHex(digest);
   }
 
-  static String of(byte[] data, int off, int len) {
+  public static String of(byte[] data, int off, int len) {
     var md = newDigest();
     md.update(data, off, len);
     return hex(md.digest());
   }
 
-  static String of(byte[] data) {
+  public static String of(byte[] data) {
     return of(data, 0, data.length);
   }
 
