@@ -44,4 +44,16 @@ class Sha256Test {
     assertThat(Sha256.of(new byte[0]))
         .isEqualTo("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   }
+
+  @org.junit.jupiter.api.Test
+  void onlySixtyFourLowerCaseHexDigitsAreAHash() {
+    String hash = Sha256.of(new byte[0]);
+    org.assertj.core.api.Assertions.assertThat(Sha256.isHex(hash)).isTrue();
+    org.assertj.core.api.Assertions.assertThat(Sha256.isHex("0123456789abcdef".repeat(4))).isTrue();
+    for (String bad : new String[] {null, "", hash.substring(1), hash + "0", hash.toUpperCase(java.util.Locale.ROOT),
+        hash.substring(1) + "g", hash.substring(1) + "/", hash.substring(1) + ":", hash.substring(1) + "`",
+        hash.substring(1) + "@", hash.substring(1) + "é"}) {
+      org.assertj.core.api.Assertions.assertThat(Sha256.isHex(bad)).as(String.valueOf(bad)).isFalse();
+    }
+  }
 }
