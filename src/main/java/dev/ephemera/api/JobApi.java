@@ -478,8 +478,12 @@ public final class JobApi {
   /** The level a chunk rebuilt from a patch is compressed at: a persist's default. */
   static final int PATCH_ZSTD_LEVEL = 3;
 
-  /** Bytes of the raw chunks that patches copied from, held for the next patches of the same persist. */
-  private static final long PATCH_BASE_BYTES = 64L << 20;
+  /**
+   * Bytes of the raw chunks that patches copied from, held for the next patches of the same persist: a persist sends
+   * patches a few at a time in stream order, and neighbouring ones share a base chunk at most with the patches just
+   * before them; more would only keep megabyte arrays alive for the collector to copy.
+   */
+  private static final long PATCH_BASE_BYTES = 16L << 20;
 
   /** Records and stores a verified chunk ({@code frame} decompresses to {@code raw}, whose sha256 is {@code sha}). */
   private HttpRouter.Response storeChunk(
