@@ -4,7 +4,6 @@ import com.github.luben.zstd.Zstd;
 import dev.ephemera.archive.ChunkPatch;
 import dev.ephemera.catalog.Catalog;
 import dev.ephemera.store.ObjectStore;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,28 +50,25 @@ final class PatchBases {
         return known;
       }
     }
-    List<String> shas = new ArrayList<>();
-    List<Long> starts = new ArrayList<>();
-    long[] end = {0};
-    catalog
-        .jdbi()
-        .useHandle(
-            h ->
-                h.createQuery("select chunk_sha256, raw_offset, raw_size from set_chunks where set_id = :s order by ord")
-                    .bind("s", setId)
-                    .map((rs, ctx) -> {
-                      shas.add(rs.getString(1));
-                      starts.add(rs.getLong(2));
-                      end[0] = rs.getLong(2) + rs.getLong(3);
-                      return null;
-                    })
-                    .forEach(x -> {}));
-    long[] at = new long[starts.size() + 1];
-    for (int i = 0; i < starts.size(); i++) {
-      at[i] = starts.get(i);
+    record Row(String sha, long offset, long size) {}
+    List<Row> rows =
+        catalog
+            .jdbi()
+            .withHandle(
+                h ->
+                    h.createQuery(
+                            "select chunk_sha256, raw_offset, raw_size from set_chunks where set_id = :s order by ord")
+                        .bind("s", setId)
+                        .map((rs, ctx) -> new Row(rs.getString(1), rs.getLong(2), rs.getLong(3)))
+                        .list());
+    String[] shas = new String[rows.size()];
+    long[] at = new long[rows.size() + 1];
+    for (int i = 0; i < rows.size(); i++) {
+      shas[i] = rows.get(i).sha();
+      at[i] = rows.get(i).offset();
+      at[i + 1] = rows.get(i).offset() + rows.get(i).size();
     }
-    at[starts.size()] = end[0];
-    Layout layout = new Layout(shas.toArray(String[]::new), at);
+    Layout layout = new Layout(shas, at);
     synchronized (layouts) {
       layouts.put(setId, layout);
       if (layouts.size() > 16) {

@@ -405,29 +405,34 @@ public final class ArchiveWriter {
     }
 
     void onChunk(byte[] raw, int length) throws IOException {
+      add(pending(raw, length));
+    }
+
+    /**
+     * As {@link #onChunk(byte[], int)}, a chunk the restored set {@code base} holds {@code pieces} of: sent as a patch
+     * when they are at least {@link #MIN_PATCH_SHARE} of it.
+     */
+    void onChunk(byte[] raw, int length, String base, List<ChunkPatch.Piece> pieces) throws IOException {
+      Pending p = pending(raw, length);
+      long copied = 0;
+      for (ChunkPatch.Piece piece : pieces) {
+        copied += piece.literal() ? 0 : piece.length();
+      }
+      if (copied >= MIN_PATCH_SHARE * length) {
+        p.patchBase = base;
+        p.patchPieces = pieces;
+      }
+      add(p);
+    }
+
+    /** A chunk of bytes read: its sha256 (and its share of the tar digest, when computed here) under way. */
+    private Pending pending(byte[] raw, int length) {
       var hash = CompletableFuture.supplyAsync(() -> Sha256.of(raw, 0, length), hashing);
       var tarDigested =
           options.streamDigests()
               ? CompletableFuture.runAsync(() -> tarSha.update(raw, 0, length), digest)
               : CompletableFuture.<Void>completedFuture(null);
-      add(new Pending(raw, length, hash, tarDigested));
-    }
-
-    /** As {@link #onChunk(byte[], int)}, a chunk the restored set {@code base} holds {@code pieces} of. */
-    void onChunk(byte[] raw, int length, String base, List<ChunkPatch.Piece> pieces) throws IOException {
-      long copied = 0;
-      for (ChunkPatch.Piece piece : pieces) {
-        copied += piece.literal() ? 0 : piece.length();
-      }
-      if (copied < MIN_PATCH_SHARE * length) {
-        onChunk(raw, length);
-        return;
-      }
-      var hash = CompletableFuture.supplyAsync(() -> Sha256.of(raw, 0, length), hashing);
-      Pending p = new Pending(raw, length, hash, CompletableFuture.completedFuture(null));
-      p.patchBase = base;
-      p.patchPieces = pieces;
-      add(p);
+      return new Pending(raw, length, hash, tarDigested);
     }
 
     /** A chunk known by name only (its bytes unread): the sink must still have it. */
