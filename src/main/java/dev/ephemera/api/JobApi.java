@@ -471,6 +471,9 @@ public final class JobApi {
       ChunkFrames.verifyRaw(sha, raw);
     } catch (ArchiveException e) {
       throw badChunk("chunk patch against set " + base.setId() + ": " + e.getMessage());
+    } catch (IOException e) {
+      // the base set's stored bytes are not what its catalog rows say: the job sends the frame instead
+      throw new ApiException(409, "base_missing", "set " + base.setId() + " cannot be a base: " + e.getMessage());
     }
     return storeChunk(caller, request, sha, ChunkFrames.frame(raw, PATCH_ZSTD_LEVEL), raw, "patched");
   }

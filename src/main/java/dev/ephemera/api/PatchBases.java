@@ -96,7 +96,12 @@ final class PatchBases {
         if (size < 0 || size > Integer.MAX_VALUE) {
           throw new ApiException(409, "base_missing", "stored chunk " + sha + " has no readable content size");
         }
-        byte[] raw = Zstd.decompress(frame, (int) size);
+        byte[] raw;
+        try {
+          raw = Zstd.decompress(frame, (int) size);
+        } catch (RuntimeException e) {
+          throw new ApiException(409, "base_missing", "stored chunk " + sha + " cannot be decompressed: " + e.getMessage());
+        }
         mine.complete(raw);
         synchronized (raws) {
           heldBytes += raw.length;

@@ -265,5 +265,20 @@ class FilesCacheIT {
     byte[] frame = worker.app().store().getBytes(dev.ephemera.api.JobApi.chunkKey(sha)).orElseThrow();
     assertThat(dev.ephemera.archive.ChunkFrames.verify(sha, frame)).isEqualTo(chunk);
     assertThat(JSON.readTree(stored.body()).get("stored_size").asLong()).isEqualTo(frame.length);
+
+    // a base chunk the store holds other bytes for than the catalog says: a conflict (the job sends the frame), not a
+    // server error the job would retry until its deadline
+    var second =
+        worker.app().catalog().jdbi().withHandle(h -> h.createQuery(
+                "select chunk_sha256, raw_offset from set_chunks where set_id = :s and ord = 1").bind("s", setId)
+            .map((rs, ctx) -> java.util.Map.entry(rs.getString(1), rs.getLong(2))).one());
+    worker.app().store().put(
+        dev.ephemera.api.JobApi.chunkKey(second.getKey()), com.github.luben.zstd.Zstd.compress(new byte[10]));
+    byte[] wanted = new byte[1000];
+    var fromSecond =
+        putPatch(job, sha256(wanted), dev.ephemera.archive.ChunkPatch.of(setId, wanted, wanted.length,
+            List.of(new dev.ephemera.archive.ChunkPatch.Piece(second.getValue(), 1000))).encode(3));
+    assertThat(fromSecond.statusCode()).as(fromSecond.body()).isEqualTo(409);
+    assertThat(fromSecond.body()).contains("base_missing").contains("cannot be a base");
   }
 }
