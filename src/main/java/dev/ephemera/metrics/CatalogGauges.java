@@ -9,12 +9,14 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,11 +38,11 @@ public final class CatalogGauges implements AutoCloseable {
   private final Catalog catalog;
   private final int topOwners;
   private final Clock clock;
-  private final MultiGauge ownerStored;
-  private final MultiGauge ownerQuota;
-  private final MultiGauge sets;
-  private final MultiGauge setBytes;
-  private final MultiGauge chunkBytes;
+  private final Rows ownerStored;
+  private final Rows ownerQuota;
+  private final Rows sets;
+  private final Rows setBytes;
+  private final Rows chunkBytes;
   private final ScheduledExecutorService scheduler;
   private volatile long chunks;
   private volatile Instant refreshedAt;
@@ -61,26 +63,38 @@ public final class CatalogGauges implements AutoCloseable {
     this.refreshedAt = clock.instant();
     var registry = meters.registry();
     ownerStored =
-        MultiGauge.builder(Meters.OWNER_STORED_BYTES)
-            .baseUnit("bytes")
-            .description("compressed bytes of an owner's retained sets (pending, live, superseded): what its quota counts")
-            .register(registry);
+        new Rows(
+            MultiGauge.builder(Meters.OWNER_STORED_BYTES)
+                .baseUnit("bytes")
+                .description(
+                    "compressed bytes of an owner's retained sets (pending, live, superseded): what its quota counts")
+                .register(registry),
+            Meters.TAG_OWNER);
     ownerQuota =
-        MultiGauge.builder(Meters.OWNER_QUOTA_BYTES)
-            .baseUnit("bytes")
-            .description("the owner's stored-bytes quota (policy or default)")
-            .register(registry);
-    sets = MultiGauge.builder(Meters.CATALOG_SETS).description("sets in the catalog by status").register(registry);
+        new Rows(
+            MultiGauge.builder(Meters.OWNER_QUOTA_BYTES)
+                .baseUnit("bytes")
+                .description("the owner's stored-bytes quota (policy or default)")
+                .register(registry),
+            Meters.TAG_OWNER);
+    sets =
+        new Rows(
+            MultiGauge.builder(Meters.CATALOG_SETS).description("sets in the catalog by status").register(registry),
+            Meters.TAG_STATUS);
     setBytes =
-        MultiGauge.builder(Meters.CATALOG_SET_BYTES)
-            .baseUnit("bytes")
-            .description("bytes of retained sets: tar (what jobs get) and archive (compressed, before deduplication)")
-            .register(registry);
+        new Rows(
+            MultiGauge.builder(Meters.CATALOG_SET_BYTES)
+                .baseUnit("bytes")
+                .description("bytes of retained sets: tar (what jobs get) and archive (compressed, before deduplication)")
+                .register(registry),
+            Meters.TAG_SIZE);
     chunkBytes =
-        MultiGauge.builder(Meters.CATALOG_CHUNK_BYTES)
-            .baseUnit("bytes")
-            .description("bytes of the distinct chunks the catalog knows: raw and stored (compressed, deduplicated)")
-            .register(registry);
+        new Rows(
+            MultiGauge.builder(Meters.CATALOG_CHUNK_BYTES)
+                .baseUnit("bytes")
+                .description("bytes of the distinct chunks the catalog knows: raw and stored (compressed, deduplicated)")
+                .register(registry),
+            Meters.TAG_SIZE);
     Gauge.builder(Meters.CATALOG_CHUNKS, this, g -> g.chunks)
         .description("distinct chunks the catalog knows")
         .register(registry);
@@ -122,32 +136,28 @@ public final class CatalogGauges implements AutoCloseable {
                         .bind("default_quota", OwnerPolicyRow.DEFAULT_QUOTA_BYTES)
                         .map((rs, ctx) -> new OwnerBytes(rs.getString(1), rs.getLong(2), rs.getLong(3)))
                         .list();
-                List<MultiGauge.Row<?>> stored = new ArrayList<>();
-                List<MultiGauge.Row<?>> quota = new ArrayList<>();
+                Map<String, Long> stored = new LinkedHashMap<>();
+                Map<String, Long> quota = new LinkedHashMap<>();
                 long other = 0;
                 for (int i = 0; i < owners.size(); i++) {
                   OwnerBytes o = owners.get(i);
                   if (i < topOwners) {
-                    stored.add(MultiGauge.Row.of(Tags.of(Meters.TAG_OWNER, o.owner()), o.bytes()));
-                    quota.add(MultiGauge.Row.of(Tags.of(Meters.TAG_OWNER, o.owner()), o.quota()));
+                    stored.put(o.owner(), o.bytes());
+                    quota.put(o.owner(), o.quota());
                   } else {
                     other += o.bytes();
                   }
                 }
-                stored.add(MultiGauge.Row.of(Tags.of(Meters.TAG_OWNER, Meters.OTHER_OWNERS), other));
-                ownerStored.register(stored, true);
-                ownerQuota.register(quota, true);
+                stored.put(Meters.OTHER_OWNERS, other);
+                ownerStored.set(stored);
+                ownerQuota.set(quota);
 
                 Map<String, Long> byStatus = new LinkedHashMap<>();
                 STATUSES.forEach(s -> byStatus.put(s, 0L));
                 h.createQuery("select status, count(*) from sets group by status")
                     .map((rs, ctx) -> Map.entry(rs.getString(1), rs.getLong(2)))
                     .forEach(e -> byStatus.put(e.getKey(), e.getValue()));
-                sets.register(
-                    byStatus.entrySet().stream()
-                        .<MultiGauge.Row<?>>map(e -> MultiGauge.Row.of(Tags.of(Meters.TAG_STATUS, e.getKey()), e.getValue()))
-                        .toList(),
-                    true);
+                sets.set(byStatus);
 
                 long[] setSizes =
                     h.createQuery(
@@ -155,11 +165,7 @@ public final class CatalogGauges implements AutoCloseable {
                                 + RETAINED)
                         .map((rs, ctx) -> new long[] {rs.getLong(1), rs.getLong(2)})
                         .one();
-                setBytes.register(
-                    List.of(
-                        MultiGauge.Row.of(Tags.of(Meters.TAG_SIZE, "tar"), setSizes[0]),
-                        MultiGauge.Row.of(Tags.of(Meters.TAG_SIZE, "archive"), setSizes[1])),
-                    true);
+                setBytes.set(Map.of("tar", setSizes[0], "archive", setSizes[1]));
 
                 long[] chunkSizes =
                     h.createQuery(
@@ -167,11 +173,7 @@ public final class CatalogGauges implements AutoCloseable {
                         .map((rs, ctx) -> new long[] {rs.getLong(1), rs.getLong(2), rs.getLong(3)})
                         .one();
                 chunks = chunkSizes[0];
-                chunkBytes.register(
-                    List.of(
-                        MultiGauge.Row.of(Tags.of(Meters.TAG_SIZE, "raw"), chunkSizes[1]),
-                        MultiGauge.Row.of(Tags.of(Meters.TAG_SIZE, "stored"), chunkSizes[2])),
-                    true);
+                chunkBytes.set(Map.of("raw", chunkSizes[1], "stored", chunkSizes[2]));
               });
       refreshedAt = clock.instant();
     } catch (RuntimeException e) {
@@ -182,5 +184,35 @@ public final class CatalogGauges implements AutoCloseable {
   @Override
   public void close() {
     scheduler.shutdownNow();
+  }
+
+  /**
+   * One multi-gauge's rows, each reading a figure a refresh sets in place. {@code MultiGauge}'s overwrite removes each
+   * row's meter and registers it again, and a scrape in between saw no series of that family (GrafanaQueriesIT once
+   * found {@code ephemera_owner_quota_bytes} missing from a scrape after real traffic): here a refresh only adds the
+   * rows of tag values that are new and removes those that are gone. Used by the refreshing thread only.
+   */
+  static final class Rows {
+    private final MultiGauge gauge;
+    private final String tag;
+    private final Map<String, AtomicLong> figures = new HashMap<>();
+
+    Rows(MultiGauge gauge, String tag) {
+      this.gauge = gauge;
+      this.tag = tag;
+    }
+
+    /** The rows are now exactly {@code latest}: tag value to figure. */
+    void set(Map<String, Long> latest) {
+      List<MultiGauge.Row<?>> rows = new ArrayList<>(latest.size());
+      latest.forEach(
+          (value, figure) -> {
+            AtomicLong holder = figures.computeIfAbsent(value, v -> new AtomicLong());
+            holder.set(figure);
+            rows.add(MultiGauge.Row.of(Tags.of(tag, value), holder, AtomicLong::doubleValue));
+          });
+      figures.keySet().retainAll(latest.keySet());
+      gauge.register(rows, false);
+    }
   }
 }
