@@ -63,38 +63,18 @@ public final class CatalogGauges implements AutoCloseable {
     this.refreshedAt = clock.instant();
     var registry = meters.registry();
     ownerStored =
-        new Rows(
-            MultiGauge.builder(Meters.OWNER_STORED_BYTES)
-                .baseUnit("bytes")
-                .description(
-                    "compressed bytes of an owner's retained sets (pending, live, superseded): what its quota counts")
-                .register(registry),
-            Meters.TAG_OWNER);
+        rows(registry, Meters.OWNER_STORED_BYTES, "bytes", Meters.TAG_OWNER,
+            "compressed bytes of an owner's retained sets (pending, live, superseded): what its quota counts");
     ownerQuota =
-        new Rows(
-            MultiGauge.builder(Meters.OWNER_QUOTA_BYTES)
-                .baseUnit("bytes")
-                .description("the owner's stored-bytes quota (policy or default)")
-                .register(registry),
-            Meters.TAG_OWNER);
-    sets =
-        new Rows(
-            MultiGauge.builder(Meters.CATALOG_SETS).description("sets in the catalog by status").register(registry),
-            Meters.TAG_STATUS);
+        rows(registry, Meters.OWNER_QUOTA_BYTES, "bytes", Meters.TAG_OWNER,
+            "the owner's stored-bytes quota (policy or default)");
+    sets = rows(registry, Meters.CATALOG_SETS, null, Meters.TAG_STATUS, "sets in the catalog by status");
     setBytes =
-        new Rows(
-            MultiGauge.builder(Meters.CATALOG_SET_BYTES)
-                .baseUnit("bytes")
-                .description("bytes of retained sets: tar (what jobs get) and archive (compressed, before deduplication)")
-                .register(registry),
-            Meters.TAG_SIZE);
+        rows(registry, Meters.CATALOG_SET_BYTES, "bytes", Meters.TAG_SIZE,
+            "bytes of retained sets: tar (what jobs get) and archive (compressed, before deduplication)");
     chunkBytes =
-        new Rows(
-            MultiGauge.builder(Meters.CATALOG_CHUNK_BYTES)
-                .baseUnit("bytes")
-                .description("bytes of the distinct chunks the catalog knows: raw and stored (compressed, deduplicated)")
-                .register(registry),
-            Meters.TAG_SIZE);
+        rows(registry, Meters.CATALOG_CHUNK_BYTES, "bytes", Meters.TAG_SIZE,
+            "bytes of the distinct chunks the catalog knows: raw and stored (compressed, deduplicated)");
     Gauge.builder(Meters.CATALOG_CHUNKS, this, g -> g.chunks)
         .description("distinct chunks the catalog knows")
         .register(registry);
@@ -184,6 +164,12 @@ public final class CatalogGauges implements AutoCloseable {
   @Override
   public void close() {
     scheduler.shutdownNow();
+  }
+
+  /** A multi-gauge {@code name} (in {@code unit}, or none) with one row per value of {@code tag}. */
+  private static Rows rows(
+      io.micrometer.core.instrument.MeterRegistry registry, String name, String unit, String tag, String description) {
+    return new Rows(MultiGauge.builder(name).baseUnit(unit).description(description).register(registry), tag);
   }
 
   /**
