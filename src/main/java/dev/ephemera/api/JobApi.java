@@ -423,19 +423,26 @@ public final class JobApi {
 
   record ChunkStored(String sha256, long storedSize, boolean deduplicated) {}
 
-  private HttpRouter.Response uploadChunk(HttpRouter.Request request) throws IOException {
+  /** What a chunk upload (frame or patch) carries, once the caller may write and the chunk's name is a sha256. */
+  private record ChunkUpload(Caller caller, String sha, byte[] body) {}
+
+  private ChunkUpload chunkUpload(HttpRouter.Request request) throws IOException {
     Caller caller = caller(request);
     requireWriter(caller);
     String sha = request.param("sha");
     requireSha(sha);
-    byte[] frame = chunkBody(request);
+    return new ChunkUpload(caller, sha, chunkBody(request));
+  }
+
+  private HttpRouter.Response uploadChunk(HttpRouter.Request request) throws IOException {
+    ChunkUpload upload = chunkUpload(request);
     byte[] raw;
     try {
-      raw = ChunkFrames.verify(sha, frame);
+      raw = ChunkFrames.verify(upload.sha(), upload.body());
     } catch (ArchiveException e) {
       throw badChunk(e.getMessage());
     }
-    return storeChunk(caller, request, sha, frame, raw, "stored");
+    return storeChunk(upload.caller(), request, upload.sha(), upload.body(), raw, "stored");
   }
 
   /** A chunk (or chunk patch) refused: counted, and answered 422 with the reason. */
@@ -451,31 +458,28 @@ public final class JobApi {
    * so a patch cannot probe the bytes of chunks it could not restore.
    */
   private HttpRouter.Response uploadPatch(HttpRouter.Request request) throws IOException {
-    Caller caller = caller(request);
-    requireWriter(caller);
-    String sha = request.param("sha");
-    requireSha(sha);
-    byte[] body = chunkBody(request);
-    meters.chunkPatch(body.length);
+    ChunkUpload upload = chunkUpload(request);
+    meters.chunkPatch(upload.body().length);
     ChunkPatch patch;
     try {
-      patch = ChunkPatch.decode(sha, body);
+      patch = ChunkPatch.decode(upload.sha(), upload.body());
     } catch (ArchiveException e) {
       throw badChunk(e.getMessage());
     }
     SetRow base = findSetWithoutManifest(patch.base());
-    readLevel(caller, base, true);
+    readLevel(upload.caller(), base, true);
     byte[] raw;
     try {
       raw = patch.apply(patchBases.of(base.setId()));
-      ChunkFrames.verifyRaw(sha, raw);
+      ChunkFrames.verifyRaw(upload.sha(), raw);
     } catch (ArchiveException e) {
       throw badChunk("chunk patch against set " + base.setId() + ": " + e.getMessage());
     } catch (IOException e) {
       // the base set's stored bytes are not what its catalog rows say: the job sends the frame instead
       throw new ApiException(409, "base_missing", "set " + base.setId() + " cannot be a base: " + e.getMessage());
     }
-    return storeChunk(caller, request, sha, ChunkFrames.frame(raw, PATCH_ZSTD_LEVEL), raw, "patched");
+    return storeChunk(
+        upload.caller(), request, upload.sha(), ChunkFrames.frame(raw, PATCH_ZSTD_LEVEL), raw, "patched");
   }
 
   /** The level a chunk rebuilt from a patch is compressed at: a persist's default. */

@@ -1,6 +1,7 @@
 package dev.ephemera.api;
 
-import com.github.luben.zstd.Zstd;
+import dev.ephemera.archive.ArchiveException;
+import dev.ephemera.archive.ChunkFrames;
 import dev.ephemera.archive.ChunkPatch;
 import dev.ephemera.catalog.Catalog;
 import dev.ephemera.store.ObjectStore;
@@ -92,15 +93,11 @@ final class PatchBases {
         byte[] frame =
             store.getBytes(keyOf.apply(sha))
                 .orElseThrow(() -> new ApiException(409, "base_missing", "chunk " + sha + " is not in the store"));
-        long size = Zstd.getFrameContentSize(frame);
-        if (size < 0 || size > Integer.MAX_VALUE) {
-          throw new ApiException(409, "base_missing", "stored chunk " + sha + " has no readable content size");
-        }
         byte[] raw;
         try {
-          raw = Zstd.decompress(frame, (int) size);
-        } catch (RuntimeException e) {
-          throw new ApiException(409, "base_missing", "stored chunk " + sha + " cannot be decompressed: " + e.getMessage());
+          raw = ChunkFrames.decompressStored(sha, frame);
+        } catch (ArchiveException e) {
+          throw new ApiException(409, "base_missing", e.getMessage());
         }
         mine.complete(raw);
         synchronized (raws) {

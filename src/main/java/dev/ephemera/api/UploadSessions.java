@@ -1,6 +1,7 @@
 package dev.ephemera.api;
 
-import com.github.luben.zstd.Zstd;
+import dev.ephemera.archive.ArchiveException;
+import dev.ephemera.archive.ChunkFrames;
 import dev.ephemera.archive.Manifest;
 import dev.ephemera.store.ObjectStore;
 import java.security.MessageDigest;
@@ -408,11 +409,11 @@ final class UploadSessions {
       }
       byte[] frame =
           store.getBytes(keyOf.apply(sha)).orElseThrow(() -> new IllegalStateException("chunk " + sha + " is not stored"));
-      long size = Zstd.getFrameContentSize(frame);
-      if (size < 0 || size > Integer.MAX_VALUE) {
-        throw new IllegalStateException("stored chunk " + sha + " has no readable content size");
+      try {
+        return new Bytes(frame, ChunkFrames.decompressStored(sha, frame));
+      } catch (ArchiveException e) {
+        throw new IllegalStateException(e.getMessage(), e);
       }
-      return new Bytes(frame, Zstd.decompress(frame, (int) size));
     }
 
     private Bytes awaitBytes(CompletableFuture<Bytes> f) throws InterruptedException, ExecutionException {

@@ -414,11 +414,7 @@ public final class ArchiveWriter {
      */
     void onChunk(byte[] raw, int length, String base, List<ChunkPatch.Piece> pieces) throws IOException {
       Pending p = pending(raw, length);
-      long copied = 0;
-      for (ChunkPatch.Piece piece : pieces) {
-        copied += piece.literal() ? 0 : piece.length();
-      }
-      if (copied >= MIN_PATCH_SHARE * length) {
+      if (ChunkPatch.copied(pieces) >= MIN_PATCH_SHARE * length) {
         p.patchBase = base;
         p.patchPieces = pieces;
       }

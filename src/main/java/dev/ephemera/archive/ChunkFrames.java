@@ -55,6 +55,24 @@ public final class ChunkFrames {
     return size;
   }
 
+  /**
+   * The raw bytes of {@code frame}, a chunk the worker stored (it verified the frame when it was uploaded), by the
+   * content size the frame declares.
+   */
+  public static byte[] decompressStored(String sha256, byte[] frame) throws ArchiveException {
+    long size = Zstd.getFrameContentSize(frame);
+    if (size < 0 || size > Integer.MAX_VALUE) {
+      throw new ArchiveException(
+          ArchiveException.Reason.CORRUPT, null, "stored chunk " + sha256 + " has no readable content size");
+    }
+    try {
+      return Zstd.decompress(frame, (int) size);
+    } catch (RuntimeException e) {
+      throw new ArchiveException(
+          ArchiveException.Reason.CORRUPT, null, "stored chunk " + sha256 + " cannot be decompressed: " + e.getMessage());
+    }
+  }
+
   /** Checks that the raw chunk {@code raw} is the one named {@code sha256}. */
   public static void verifyRaw(String sha256, byte[] raw) throws ArchiveException {
     String actual = Sha256.of(raw);

@@ -133,7 +133,16 @@ public record ChunkPatch(String base, int rawSize, List<Piece> pieces, byte[] li
 
   /** Bytes of the chunk that come from the base set. */
   public long copied() {
-    return pieces.stream().filter(p -> !p.literal()).mapToLong(Piece::length).sum();
+    return copied(pieces);
+  }
+
+  /** Bytes of {@code pieces} that are copies of the base set's. */
+  public static long copied(List<Piece> pieces) {
+    long copied = 0;
+    for (Piece p : pieces) {
+      copied += p.literal() ? 0 : p.length();
+    }
+    return copied;
   }
 
   /** The patch as sent, its literals compressed at {@code zstdLevel}. */
