@@ -1,8 +1,11 @@
 package dev.ephemera.api;
 
 import com.github.luben.zstd.Zstd;
+import dev.ephemera.archive.ArchiveException;
 import dev.ephemera.archive.Concurrency;
+import dev.ephemera.archive.Limits;
 import dev.ephemera.archive.Manifest;
+import dev.ephemera.archive.StreamListing;
 import dev.ephemera.catalog.Catalog;
 import dev.ephemera.catalog.CatalogTx;
 import dev.ephemera.catalog.ChunkRefRow;
@@ -45,7 +48,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns a persist's manifest into a pending set whose {@code tar_sha256} and {@code archive_sha256} are this worker's
  * own, computed from the stored chunks (or, when this worker saw the whole upload session, from the chunks as they
- * arrived).
+ * arrived), and whose entries are the ones this worker listed from that stream ({@link StreamListing}: every file's
+ * sha256, and the checks a restore makes, so a stream every restore would refuse never becomes a set).
  *
  * <p>Two ways: {@link #registerNow} digests first and answers with the set (the persist waits for the digests), and
  * {@link #accept} only checks that every chunk is stored, records a {@code registrations} row and answers; the
@@ -91,8 +95,14 @@ public final class SetRegistrar implements AutoCloseable {
     }
   }
 
-  /** The stream the stored chunks make, as this worker computed it. */
-  record Digests(String tarSha256, long tarSize, String archiveSha256, long archiveSize, List<Long> storedSizes) {}
+  /** The stream the stored chunks make, as this worker computed it, and its entries as this worker listed them. */
+  record Digests(
+      String tarSha256,
+      long tarSize,
+      String archiveSha256,
+      long archiveSize,
+      List<Long> storedSizes,
+      StreamListing.Outcome listed) {}
 
   /** A registration accepted: what the stored chunks' frames add up to (the worker's record of each upload). */
   record Accepted(String setId, long archiveSize) {}
@@ -254,7 +264,12 @@ public final class SetRegistrar implements AutoCloseable {
     try {
       digests = digests(request);
     } catch (ApiException e) {
-      String reason = e.code().equals("missing_chunk") ? "chunk_missing" : "digest_mismatch";
+      String reason =
+          switch (e.code()) {
+            case "missing_chunk" -> "chunk_missing";
+            case "unsafe_archive" -> "unsafe_archive";
+            default -> "digest_mismatch";
+          };
       LOGGER.atWarn().addKeyValue("set_id", setId).addKeyValue("reason", reason).log(e.getMessage());
       drop(request, reason);
       meters.verification(reason, System.nanoTime() - start);
@@ -386,7 +401,7 @@ public final class SetRegistrar implements AutoCloseable {
     Digests digests =
         early.isPresent()
             ? new Digests(early.get().tarSha256(), early.get().tarSize(), early.get().archiveSha256(),
-                early.get().archiveSize(), early.get().storedSizes())
+                early.get().archiveSize(), early.get().storedSizes(), early.get().listed())
             : digest(manifest);
     boolean tarShaDiffers = manifest.tarSha256() != null && !digests.tarSha256().equals(manifest.tarSha256());
     if (tarShaDiffers || digests.tarSize() != manifest.tarSize()) {
@@ -397,13 +412,65 @@ public final class SetRegistrar implements AutoCloseable {
               + ", but the manifest says " + manifest.tarSize() + " bytes"
               + (manifest.tarSha256() == null ? "" : " with " + manifest.tarSha256()));
     }
+    checkEntries(manifest, digests);
     return digests;
   }
 
   /**
-   * Reads the stored frames once: archive digest, and (decompressed) tar digest and size. Fetching and decompressing
-   * run ahead on a few threads (a store round trip per chunk would otherwise dominate a persist); only the two
-   * sha256 updates are in stream order, on this thread.
+   * The stream must be one a restore takes, and the manifest's entries the ones this worker listed from it: every
+   * field of a set's manifest is then the worker's, not the persisting job's word.
+   *
+   * @throws ApiException 422 {@code unsafe_archive} for a stream every restore would refuse (a name leaving the root, a
+   *     device, a link outside, too many entries or bytes, too high a compression ratio, ...), {@code
+   *     manifest_mismatch} for entries the stream does not hold
+   */
+  private static void checkEntries(Manifest manifest, Digests digests) {
+    StreamListing.Outcome listed = digests.listed();
+    try {
+      if (listed.refusal() != null) {
+        throw listed.refusal();
+      }
+      Limits.DEFAULTS.checkRatio(digests.tarSize(), digests.archiveSize());
+    } catch (ArchiveException e) {
+      throw new ApiException(422, "unsafe_archive", "every restore would refuse the stored stream: " + e.getMessage());
+    }
+    List<Manifest.FileEntry> stream = listed.listing().entries();
+    List<Manifest.FileEntry> claimed = manifest.files();
+    long files = stream.stream().filter(e -> e.type() != Manifest.EntryType.DIR).count();
+    if (!stream.equals(claimed) || files != manifest.fileCount()) {
+      throw new ApiException(
+          422, "manifest_mismatch", "the manifest's entries are not the stream's: " + difference(claimed, stream, files,
+              manifest.fileCount()));
+    }
+  }
+
+  /** Where the manifest's entries first differ from the stream's. */
+  private static String difference(
+      List<Manifest.FileEntry> claimed, List<Manifest.FileEntry> stream, long files, long claimedFiles) {
+    for (int i = 0; i < Math.min(claimed.size(), stream.size()); i++) {
+      if (!claimed.get(i).equals(stream.get(i))) {
+        return "entry " + i + " is " + describe(stream.get(i)) + " in the stream, the manifest says "
+            + describe(claimed.get(i));
+      }
+    }
+    if (claimed.size() != stream.size()) {
+      return "the stream holds " + stream.size() + " entries, the manifest lists " + claimed.size();
+    }
+    return "the stream holds " + files + " entries that are not directories, the manifest counts " + claimedFiles;
+  }
+
+  private static String describe(Manifest.FileEntry e) {
+    return "'" + e.path() + "' (" + e.type().name().toLowerCase(java.util.Locale.ROOT) + ", " + e.size()
+        + " bytes, mode " + Integer.toOctalString(e.mode()) + ", mtime " + e.mtime()
+        + (e.sha256() == null ? "" : ", sha256 " + e.sha256())
+        + (e.linkTarget() == null ? "" : ", to '" + e.linkTarget() + "'") + ")";
+  }
+
+  /**
+   * Reads the stored frames once: archive digest, (decompressed) tar digest and size, and the stream's listing (on a
+   * thread of its own). Fetching and decompressing run ahead on a few threads (a store round trip per chunk would
+   * otherwise dominate a persist); only the two sha256 updates and the hand-over to the listing are in stream order, on
+   * this thread.
    */
   private Digests digest(Manifest manifest) throws IOException {
     List<Manifest.Chunk> chunks = manifest.chunks();
@@ -413,6 +480,7 @@ public final class SetRegistrar implements AutoCloseable {
     long archiveSize = 0;
     long tarSize = 0;
     ExecutorService pool = Concurrency.pool("digest", DIGEST_THREADS);
+    StreamListing listing = new StreamListing(Limits.DEFAULTS, "ephemera-digest-list");
     try {
       ArrayDeque<Future<byte[][]>> ahead = new ArrayDeque<>();
       int next = 0;
@@ -424,14 +492,17 @@ public final class SetRegistrar implements AutoCloseable {
         byte[][] frameAndRaw = Concurrency.await(ahead.removeFirst());
         archive.update(frameAndRaw[0]);
         tar.update(frameAndRaw[1]);
+        listing.accept(frameAndRaw[1]);
         storedSizes.add((long) frameAndRaw[0].length);
         archiveSize += frameAndRaw[0].length;
         tarSize += frameAndRaw[1].length;
       }
+      StreamListing.Outcome listed = listing.finish();
+      return new Digests(hex(tar), tarSize, hex(archive), archiveSize, storedSizes, listed);
     } finally {
       pool.shutdownNow();
+      listing.close();
     }
-    return new Digests(hex(tar), tarSize, hex(archive), archiveSize, storedSizes);
   }
 
   /** A stored frame and its raw bytes; the frame was verified against its name when it was uploaded. */

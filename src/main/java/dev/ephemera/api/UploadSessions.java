@@ -2,7 +2,9 @@ package dev.ephemera.api;
 
 import dev.ephemera.archive.ArchiveException;
 import dev.ephemera.archive.ChunkFrames;
+import dev.ephemera.archive.Limits;
 import dev.ephemera.archive.Manifest;
+import dev.ephemera.archive.StreamListing;
 import dev.ephemera.store.ObjectStore;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -55,7 +57,13 @@ final class UploadSessions {
 
   /** What a finished session computed: the same values as the registration's full digest. */
   record Digests(
-      String tarSha256, long tarSize, String archiveSha256, long archiveSize, List<Long> rawSizes, List<Long> storedSizes) {}
+      String tarSha256,
+      long tarSize,
+      String archiveSha256,
+      long archiveSize,
+      List<Long> rawSizes,
+      List<Long> storedSizes,
+      StreamListing.Outcome listed) {}
 
   /** A chunk's bytes for the digester: held (frame and raw, stored by this worker), or to be read from the store. */
   private record Bytes(byte[] frame, byte[] raw) {
@@ -330,8 +338,12 @@ final class UploadSessions {
       }
     }
 
-    /** The digester: hashes the chunks in stream order as their bytes become available. */
+    /**
+     * The digester: hashes the chunks in stream order as their bytes become available, and hands their raw bytes to
+     * the stream's listing (the entries and their sha256, as the registration's full digest lists them).
+     */
     private void digest() {
+      StreamListing listing = new StreamListing(Limits.DEFAULTS, "ephemera-upload-list");
       try {
         MessageDigest tar = MessageDigest.getInstance("SHA-256");
         MessageDigest archive = MessageDigest.getInstance("SHA-256");
@@ -366,6 +378,7 @@ final class UploadSessions {
             archiving.removeFirst().get();
           }
           tar.update(b.raw());
+          listing.accept(b.raw());
           rawSizes.add((long) b.raw().length);
           storedSizes.add((long) b.frame().length);
           tarSize += b.raw().length;
@@ -374,13 +387,16 @@ final class UploadSessions {
           hashed(sha);
         }
         archived.get();
+        StreamListing.Outcome listed = listing.finish();
         HexFormat hex = HexFormat.of();
         result.complete(
             new Digests(hex.formatHex(tar.digest()), tarSize, hex.formatHex(archive.digest()), archiveSize, rawSizes,
-                storedSizes));
+                storedSizes, listed));
       } catch (Throwable e) {
         result.completeExceptionally(e);
         cancel(String.valueOf(e));
+      } finally {
+        listing.close();
       }
     }
 

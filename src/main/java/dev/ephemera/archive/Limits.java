@@ -27,7 +27,7 @@ public record Limits(long maxEntries, long maxTotalBytes, long maxCompressionRat
   }
 
   /** Throws when {@code raw} decompressed bytes from {@code compressed} stored bytes is too much. */
-  void checkRatio(long raw, long compressed) throws ArchiveException {
+  public void checkRatio(long raw, long compressed) throws ArchiveException {
     if (raw > RATIO_FLOOR_BYTES && raw > maxCompressionRatio * Math.max(compressed, 1)) {
       throw new ArchiveException(
           ArchiveException.Reason.COMPRESSION_RATIO,

@@ -108,15 +108,31 @@ public final class SafeExtractor {
 
   private Extraction extract(InputStream tar, Path staging, FileWriters files, boolean recordLayout)
       throws IOException {
-    TarReader reader = new TarReader(tar, recordLayout);
-    List<FilesCache.Entry> layout = recordLayout ? new ArrayList<>() : null;
+    return walk(new TarReader(tar, recordLayout), new Writing(staging, files));
+  }
+
+  /**
+   * Reads {@code tar} to its end, refusing exactly what {@link #extract} refuses about the stream itself (names,
+   * links, entry types, duplicates, the entry and byte limits, truncation), but writes nothing: what the worker checks
+   * of a persist before the set can be restored, and how it lists the set's entries with their files' sha256 itself
+   * instead of taking the persisting job's word. The compression ratio is the caller's to check (it has the frames).
+   *
+   * @throws ArchiveException naming the entry and the reason, as a restore of the stream would
+   */
+  public Listing list(InputStream tar) throws IOException {
+    Lister lister = new Lister();
+    Extraction walked = walk(new TarReader(tar), lister);
+    return new Listing(lister.entries, walked.warnings(), walked.fileBytes());
+  }
+
+  /** Walks the stream, checking every entry before {@code target} sees it. */
+  private Extraction walk(TarReader reader, Target target) throws IOException {
+    List<FilesCache.Entry> layout = reader.recordsLayout() ? new ArrayList<>() : null;
     Map<String, Integer> index = new HashMap<>(); // path -> position in entries
     List<Extracted> entries = new ArrayList<>();
     List<String> warnings = new ArrayList<>();
-    byte[] buffer = new byte[COPY_BUFFER];
     long fileBytes = 0;
     long count = 0;
-    FileTime now = FileTime.from(Instant.now());
 
     for (TarReader.Header h; (h = reader.next()) != null; ) {
       String name = normalise(h.name());
@@ -137,55 +153,28 @@ public final class SafeExtractor {
         Extracted e = entries.get(existing);
         if (type == EntryType.DIR && e.type() == EntryType.DIR && !e.explicit()) {
           entries.set(existing, new Extracted(name, EntryType.DIR, mode, h.mtime(), true));
+          target.directory(name, mode, h.mtime(), true);
           continue;
         }
         throw new ArchiveException(Reason.DUPLICATE, name, "already extracted as a " + e.type().name().toLowerCase());
       }
-      ensureParents(name, staging, index, entries);
-      Path dest = staging.resolve(name);
+      ensureParents(name, target, index, entries);
       switch (type) {
-        case DIR -> Files.createDirectory(dest);
+        case DIR -> target.directory(name, mode, h.mtime(), false);
         case FILE -> {
           if (h.size() > limits.maxTotalBytes() - fileBytes) {
             throw new ArchiveException(Reason.TOO_LARGE, name, "limit " + limits.maxTotalBytes() + " bytes");
           }
-          FileTime mtime = FileTime.from(h.mtime());
-          if (h.size() <= POOLED_FILE_MAX && files.pooled()) {
-            int length = (int) h.size();
-            byte[] content = files.buffer(length);
-            reader.readFully(content, length);
-            files.write(dest, content, length, mode, mtime, now);
-          } else {
-            try (SeekableByteChannel out = FileWriters.create(dest, mode)) {
-              if (reader.lends()) {
-                // A restore: straight from the verified chunk's buffer to the file, no copy on the way.
-                for (ByteBuffer piece; (piece = reader.lend(LENT_PIECE)) != null; ) {
-                  FileWriters.writeFully(out, piece);
-                }
-              } else {
-                int n;
-                while ((n = reader.read(buffer, 0, buffer.length)) > 0) {
-                  FileWriters.writeFully(out, ByteBuffer.wrap(buffer, 0, n));
-                }
-              }
-            }
-            FileWriters.finish(dest, mode, mtime, now);
-          }
+          target.file(name, mode, h.mtime(), h.size(), reader);
           fileBytes += h.size();
         }
         case SYMLINK -> {
           if (!EntryNames.symlinkStaysInside(name, h.linkName())) {
             throw new ArchiveException(Reason.LINK_OUTSIDE_ROOT, name, "symlink to '" + h.linkName() + "'");
           }
-          Files.createSymbolicLink(dest, Path.of(h.linkName()));
-          Files.getFileAttributeView(dest, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
-              .setTimes(FileTime.from(h.mtime()), null, null);
+          target.symlink(name, mode, h.mtime(), h.linkName());
         }
-        case HARDLINK -> {
-          String target = hardlinkTarget(name, h.linkName(), index, entries);
-          files.awaitWritten(); // the target may still be in a writer's hands
-          Files.createLink(dest, staging.resolve(target));
-        }
+        case HARDLINK -> target.hardlink(name, mode, h.mtime(), hardlinkTarget(name, h.linkName(), index, entries));
       }
       index.put(name, entries.size());
       entries.add(new Extracted(name, type, mode, h.mtime(), true));
@@ -195,6 +184,151 @@ public final class SafeExtractor {
     }
     return new Extraction(
         entries, warnings, fileBytes, layout == null ? null : new FilesCache.Layout(layout, reader.position()));
+  }
+
+  /** What the checked entries become: files in a staging directory, or a listing of the stream. */
+  private interface Target {
+    /** A directory the stream only implies (a parent of an entry, not named itself yet). */
+    void impliedDirectory(String name) throws IOException;
+
+    /** A directory the stream names; {@code implied}: it was implied earlier (and exists already). */
+    void directory(String name, int mode, Instant mtime, boolean implied) throws IOException;
+
+    /** A regular file: its content is the next {@code size} bytes of {@code reader}. */
+    void file(String name, int mode, Instant mtime, long size, TarReader reader) throws IOException;
+
+    void symlink(String name, int mode, Instant mtime, String link) throws IOException;
+
+    /** A hardlink to {@code target}, a file or hardlink earlier in the stream (checked). */
+    void hardlink(String name, int mode, Instant mtime, String target) throws IOException;
+  }
+
+  /** Writes the entries under a fresh staging directory (directory modes and times are the caller's, last). */
+  private static final class Writing implements Target {
+    private final Path staging;
+    private final FileWriters files;
+    private final byte[] buffer = new byte[COPY_BUFFER];
+    private final FileTime now = FileTime.from(Instant.now());
+
+    Writing(Path staging, FileWriters files) {
+      this.staging = staging;
+      this.files = files;
+    }
+
+    @Override
+    public void impliedDirectory(String name) throws IOException {
+      Files.createDirectory(staging.resolve(name));
+    }
+
+    @Override
+    public void directory(String name, int mode, Instant mtime, boolean implied) throws IOException {
+      if (!implied) {
+        Files.createDirectory(staging.resolve(name));
+      }
+    }
+
+    @Override
+    public void file(String name, int mode, Instant mtime, long size, TarReader reader) throws IOException {
+      Path dest = staging.resolve(name);
+      FileTime time = FileTime.from(mtime);
+      if (size <= POOLED_FILE_MAX && files.pooled()) {
+        int length = (int) size;
+        byte[] content = files.buffer(length);
+        reader.readFully(content, length);
+        files.write(dest, content, length, mode, time, now);
+        return;
+      }
+      try (SeekableByteChannel out = FileWriters.create(dest, mode)) {
+        if (reader.lends()) {
+          // A restore: straight from the verified chunk's buffer to the file, no copy on the way.
+          for (ByteBuffer piece; (piece = reader.lend(LENT_PIECE)) != null; ) {
+            FileWriters.writeFully(out, piece);
+          }
+        } else {
+          int n;
+          while ((n = reader.read(buffer, 0, buffer.length)) > 0) {
+            FileWriters.writeFully(out, ByteBuffer.wrap(buffer, 0, n));
+          }
+        }
+      }
+      FileWriters.finish(dest, mode, time, now);
+    }
+
+    @Override
+    public void symlink(String name, int mode, Instant mtime, String link) throws IOException {
+      Path dest = staging.resolve(name);
+      Files.createSymbolicLink(dest, Path.of(link));
+      Files.getFileAttributeView(dest, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+          .setTimes(FileTime.from(mtime), null, null);
+    }
+
+    @Override
+    public void hardlink(String name, int mode, Instant mtime, String target) throws IOException {
+      files.awaitWritten(); // the target may still be in a writer's hands
+      Files.createLink(staging.resolve(name), staging.resolve(target));
+    }
+  }
+
+  /**
+   * A stream's entries as a manifest lists them, read by {@link #list}.
+   *
+   * @param entries every entry the stream names, in stream order, as {@link Manifest#files()} lists them (files and
+   *     hardlinks with their content's sha256)
+   * @param warnings what was tolerated (dropped setuid/setgid bits)
+   * @param fileBytes bytes of file content
+   */
+  public record Listing(List<Manifest.FileEntry> entries, List<String> warnings, long fileBytes) {
+    public Listing {
+      entries = List.copyOf(entries);
+      warnings = List.copyOf(warnings);
+    }
+  }
+
+  /** Lists the entries with their content's sha256, writing nothing. */
+  private static final class Lister implements Target {
+    private final List<Manifest.FileEntry> entries = new ArrayList<>();
+    /** The content sha256 of every file and hardlink so far, by path (a hardlink lists its target's). */
+    private final Map<String, String> contents = new HashMap<>();
+    private final java.security.MessageDigest digest = Sha256.newDigest();
+    private final byte[] buffer = new byte[COPY_BUFFER];
+
+    @Override
+    public void impliedDirectory(String name) {}
+
+    @Override
+    public void directory(String name, int mode, Instant mtime, boolean implied) {
+      entries.add(new Manifest.FileEntry(name, EntryType.DIR, 0, mode, mtime, null, null));
+    }
+
+    @Override
+    public void file(String name, int mode, Instant mtime, long size, TarReader reader) throws IOException {
+      digest.reset();
+      if (reader.lends()) {
+        for (ByteBuffer piece; (piece = reader.lend(LENT_PIECE)) != null; ) {
+          digest.update(piece);
+        }
+      } else {
+        int n;
+        while ((n = reader.read(buffer, 0, buffer.length)) > 0) {
+          digest.update(buffer, 0, n);
+        }
+      }
+      String sha = Sha256.hex(digest.digest());
+      contents.put(name, sha);
+      entries.add(new Manifest.FileEntry(name, EntryType.FILE, size, mode, mtime, sha, null));
+    }
+
+    @Override
+    public void symlink(String name, int mode, Instant mtime, String link) {
+      entries.add(new Manifest.FileEntry(name, EntryType.SYMLINK, 0, mode, mtime, null, link));
+    }
+
+    @Override
+    public void hardlink(String name, int mode, Instant mtime, String target) {
+      String sha = contents.get(target);
+      contents.put(name, sha);
+      entries.add(new Manifest.FileEntry(name, EntryType.HARDLINK, 0, mode, mtime, sha, target));
+    }
   }
 
   /** Strips "./" prefixes and a trailing '/', then refuses what is not a clean relative name. */
@@ -232,14 +366,14 @@ public final class SafeExtractor {
   }
 
   /** Every ancestor must be a directory this extraction made; missing ones are created. */
-  private static void ensureParents(String name, Path staging, Map<String, Integer> index, List<Extracted> entries)
+  private static void ensureParents(String name, Target target, Map<String, Integer> index, List<Extracted> entries)
       throws IOException {
     int from = 0;
     for (int slash; (slash = name.indexOf('/', from)) >= 0; from = slash + 1) {
       String parent = name.substring(0, slash);
       Integer at = index.get(parent);
       if (at == null) {
-        Files.createDirectory(staging.resolve(parent));
+        target.impliedDirectory(parent);
         index.put(parent, entries.size());
         entries.add(new Extracted(parent, EntryType.DIR, DEFAULT_DIR_MODE, Instant.EPOCH, false));
       } else {

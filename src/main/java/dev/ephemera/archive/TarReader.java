@@ -47,6 +47,11 @@ final class TarReader {
     this.headerDigest = layout ? Sha256.newDigest() : null;
   }
 
+  /** Whether it records the layout (see the constructor). */
+  boolean recordsLayout() {
+    return headerDigest != null;
+  }
+
   /** Stream offset of the last entry's first header byte (its extended headers', if any). */
   long headerStart() {
     return headerStart;

@@ -303,8 +303,8 @@ public final class Meters {
   }
 
   /**
-   * A registration verified in the background: {@code outcome} verified (now a pending set), digest_mismatch or
-   * chunk_missing (dropped), job_completed (dropped: its job completed before it was verified).
+   * A registration verified in the background: {@code outcome} verified (now a pending set), digest_mismatch,
+   * unsafe_archive or chunk_missing (dropped), job_completed (dropped: its job completed before it was verified).
    */
   public void verification(String outcome, long nanos) {
     latency(VERIFY_SECONDS).tag(TAG_OUTCOME, outcome).register(registry).record(Duration.ofNanos(nanos));

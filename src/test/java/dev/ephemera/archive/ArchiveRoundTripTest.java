@@ -89,6 +89,10 @@ class ArchiveRoundTripTest {
     new Restorer(Restorer.Options.defaults()).restore(Manifest.fromJson(written.manifest().toJson()), store, target);
 
     assertThat(Trees.snapshot(target)).isEqualTo(Trees.snapshot(source));
+    // the worker lists the same entries from the stored chunks as the writer did from the files
+    StreamListing.Outcome listed = StreamListingTest.listing(written.manifest(), store);
+    assertThat(listed.refusal()).isNull();
+    assertThat(listed.listing().entries()).isEqualTo(written.manifest().files());
   }
 
   /** Creates the specs that fit together (a path cannot be both a file and a directory). */

@@ -10,35 +10,35 @@ import java.util.Map;
  * Builds tar bytes by hand, independently of the code under test, so tests can craft exactly the
  * hostile or odd archive they need.
  */
-final class HandTar {
+public final class HandTar {
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
-  HandTar file(String name, String content) {
+  public HandTar file(String name, String content) {
     return entry(name, '0', 0644, content.getBytes(StandardCharsets.UTF_8), "");
   }
 
-  HandTar file(String name, byte[] content, int mode) {
+  public HandTar file(String name, byte[] content, int mode) {
     return entry(name, '0', mode, content, "");
   }
 
-  HandTar dir(String name) {
+  public HandTar dir(String name) {
     return entry(name.endsWith("/") ? name : name + "/", '5', 0755, new byte[0], "");
   }
 
-  HandTar symlink(String name, String target) {
+  public HandTar symlink(String name, String target) {
     return entry(name, '2', 0777, new byte[0], target);
   }
 
-  HandTar hardlink(String name, String target) {
+  public HandTar hardlink(String name, String target) {
     return entry(name, '1', 0644, new byte[0], target);
   }
 
-  HandTar special(String name, char type) {
+  public HandTar special(String name, char type) {
     return entry(name, type, 0644, new byte[0], "");
   }
 
   /** A pax extended header ('x', or 'g' for global) applying to what follows. */
-  HandTar pax(char type, Map<String, String> records) {
+  public HandTar pax(char type, Map<String, String> records) {
     var body = new ByteArrayOutputStream();
     for (var e : records.entrySet()) {
       byte[] kv = (" " + e.getKey() + "=" + e.getValue() + "\n").getBytes(StandardCharsets.UTF_8);
@@ -52,19 +52,19 @@ final class HandTar {
     return entry("PaxHeaders/x", type, 0644, body.toByteArray(), "");
   }
 
-  HandTar pax(String key, String value) {
+  public HandTar pax(String key, String value) {
     var m = new LinkedHashMap<String, String>();
     m.put(key, value);
     return pax('x', m);
   }
 
   /** A GNU long-name header ('L') for the next entry. */
-  HandTar gnuLongName(String name) {
+  public HandTar gnuLongName(String name) {
     byte[] b = (name + "\0").getBytes(StandardCharsets.UTF_8);
     return entry("././@LongLink", 'L', 0644, b, "");
   }
 
-  HandTar entry(String name, char type, int mode, byte[] data, String link) {
+  public HandTar entry(String name, char type, int mode, byte[] data, String link) {
     byte[] h = header(name, type, mode, data.length, link);
     out.writeBytes(h);
     out.writeBytes(data);
@@ -72,18 +72,18 @@ final class HandTar {
     return this;
   }
 
-  HandTar raw(byte[] bytes) {
+  public HandTar raw(byte[] bytes) {
     out.writeBytes(bytes);
     return this;
   }
 
   /** Two zero blocks. */
-  HandTar end() {
+  public HandTar end() {
     out.writeBytes(new byte[1024]);
     return this;
   }
 
-  byte[] bytes() {
+  public byte[] bytes() {
     return out.toByteArray();
   }
 

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
@@ -21,9 +22,14 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * One crafted archive per refusal reason. Each goes through {@link Restorer#unpack} (staging,
  * verification, move into place) onto a target that already holds files, and each must leave that
- * target exactly as it was, with no staging directory left behind.
+ * target exactly as it was, with no staging directory left behind. Each refusal that the stream alone decides is made
+ * the same way, naming the same entry, by the listing the worker makes of a persist ({@link SafeExtractor#list}).
  */
 class SafeExtractorTest {
+  /** Refusals that depend on the target on disk or on the compressed stream, which a listing does not see. */
+  private static final EnumSet<Reason> NOT_THE_STREAMS =
+      EnumSet.of(Reason.PRE_EXISTING_SYMLINK, Reason.CONFLICT, Reason.COMPRESSION_RATIO);
+
   @TempDir Path tmp;
   private Path target;
   private Path outside;
@@ -49,6 +55,13 @@ class SafeExtractorTest {
       assertThat(thrown.getMessage()).contains("'" + entry + "'").contains(reason.text());
     }
     assertUntouched();
+    if (!NOT_THE_STREAMS.contains(reason)) {
+      var listed = org.assertj.core.api.Assertions.catchThrowableOfType(ArchiveException.class,
+          () -> new SafeExtractor(limits, 0).list(new ByteArrayInputStream(tar)));
+      assertThat(listed).as("the listing refuses it too").isNotNull();
+      assertThat(listed.reason()).isEqualTo(reason);
+      assertThat(listed.entry()).isEqualTo(thrown.entry());
+    }
     return thrown;
   }
 

@@ -6,6 +6,9 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.luben.zstd.Zstd;
+import dev.ephemera.archive.HandTar;
+import dev.ephemera.archive.Manifest;
 import dev.ephemera.catalog.Catalog;
 import dev.ephemera.catalog.JobDao;
 import dev.ephemera.catalog.RegistrationDao;
@@ -221,6 +224,121 @@ class VerifyLaterIT {
 
     worker.completedPushJob(job, REPO);
     awaitEvent("ephemera.captured", honest.get("set_id").asText());
+  }
+
+  private double verifications(String outcome) throws Exception {
+    String metrics =
+        http.send(HttpRequest.newBuilder(worker.url().resolve("/metrics")).build(), HttpResponse.BodyHandlers.ofString())
+            .body();
+    return metrics.lines()
+        .filter(l -> l.startsWith("ephemera_set_verify_seconds_count{") && l.contains("outcome=\"" + outcome + "\""))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+        .sum();
+  }
+
+  /** Whether the worker has applied the job's {@code job.started} (until then its API answers 409). */
+  private boolean known(String job) throws Exception {
+    return http.send(
+                HttpRequest.newBuilder(worker.url().resolve("/v1/jobs/" + job + "/staged"))
+                    .header("Authorization", "Bearer " + worker.jobToken(job))
+                    .build(),
+                HttpResponse.BodyHandlers.discarding())
+            .statusCode()
+        == 200;
+  }
+
+  private Map<String, Object> registration(String name, JsonNode manifest, boolean wait) {
+    return Map.of("name", name, "manifest", manifest, "wait_for_verification", wait);
+  }
+
+  @Test
+  void aFileListTheStreamDoesNotHoldIsDiscardedAndTheManifestKeptIsTheWorkersListing() throws Exception {
+    Path tree = tree("files", 4);
+    String job = worker.startedPushJob(REPO);
+    JsonNode honest = persist(job, "honest", tree.toString(), "--wait");
+    ObjectNode manifest = manifest(job, honest.get("set_id").asText());
+    // what the worker kept is what it listed from the stream: every file of the tree, with its sha256
+    JsonNode files = manifest.get("files");
+    for (JsonNode f : files) {
+      if (f.get("type").asText().equals("file")) {
+        assertThat(f.get("sha256").asText()).isEqualTo(dev.ephemera.archive.Sha256.of(
+            java.nio.file.Files.readAllBytes(tree.resolve(f.get("path").asText()))));
+      }
+    }
+
+    ObjectNode forged = manifest.deepCopy();
+    forged.remove("tar_sha256");
+    forged.remove("archive_sha256");
+    ObjectNode firstFile = null;
+    for (JsonNode f : forged.withArray("files")) {
+      if (f.get("type").asText().equals("file")) {
+        firstFile = (ObjectNode) f;
+        break;
+      }
+    }
+    String forgedPath = firstFile.get("path").asText();
+    firstFile.put("sha256", "c".repeat(64));
+    double before = verifications("digest_mismatch");
+    HttpResponse<String> accepted = post(job, "/v1/jobs/" + job + "/sets", registration("forged", forged, false));
+    assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
+    String forgedId = JSON.readTree(accepted.body()).get("set_id").asText();
+    assertThat(awaitEvent("ephemera.discarded", forgedId).get("reason").asText()).isEqualTo("digest_mismatch");
+    assertThat(set(forgedId)).isEmpty();
+    assertThat(verifications("digest_mismatch")).isEqualTo(before + 1);
+
+    // waiting, the persist hears why
+    HttpResponse<String> refused = post(job, "/v1/jobs/" + job + "/sets", registration("forged-waited", forged, true));
+    assertThat(refused.statusCode()).as(refused.body()).isEqualTo(422);
+    assertThat(refused.body()).contains("manifest_mismatch").contains(forgedPath).contains("c".repeat(64));
+
+    // an entry left out is refused the same way
+    ObjectNode shorter = manifest.deepCopy();
+    shorter.remove("tar_sha256");
+    shorter.withArray("files").remove(shorter.withArray("files").size() - 1);
+    HttpResponse<String> missing = post(job, "/v1/jobs/" + job + "/sets", registration("shorter", shorter, true));
+    assertThat(missing.statusCode()).as(missing.body()).isEqualTo(422);
+    assertThat(missing.body()).contains("manifest_mismatch");
+
+    worker.completedPushJob(job, REPO);
+    awaitEvent("ephemera.captured", honest.get("set_id").asText());
+  }
+
+  @Test
+  void aStreamEveryRestoreWouldRefuseIsDiscardedAsUnsafeBeforeAnyJobCanRestoreIt() throws Exception {
+    String job = worker.startedPushJob(REPO);
+    await().atMost(Duration.ofSeconds(60)).until(() -> known(job)); // the CLI retries until then; this test calls the API
+    byte[] tar = new HandTar().file("ok", "fine").symlink("etc", "/etc").file("../escape", "x").end().bytes();
+    String sha = dev.ephemera.archive.Sha256.of(tar);
+    byte[] frame = Zstd.compress(tar, 3);
+    HttpResponse<String> put =
+        http.send(
+            HttpRequest.newBuilder(worker.url().resolve("/v1/jobs/" + job + "/chunks/" + sha))
+                .header("Authorization", "Bearer " + worker.jobToken(job))
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(frame))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(put.statusCode()).as(put.body()).isEqualTo(201);
+    Manifest hostile =
+        new Manifest(Manifest.VERSION, tmp.resolve("hostile").toString(),
+            List.of(new Manifest.Chunk(sha, tar.length, frame.length)), List.of(), null, tar.length, null,
+            frame.length, 0, List.of());
+    JsonNode body = JSON.readTree(hostile.toJson());
+    double before = verifications("unsafe_archive");
+
+    HttpResponse<String> accepted = post(job, "/v1/jobs/" + job + "/sets", registration("hostile", body, false));
+    assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
+    String hostileId = JSON.readTree(accepted.body()).get("set_id").asText();
+    assertThat(awaitEvent("ephemera.discarded", hostileId).get("reason").asText()).isEqualTo("unsafe_archive");
+    assertThat(set(hostileId)).isEmpty();
+    assertThat(registered(hostileId)).isFalse();
+    assertThat(verifications("unsafe_archive")).isEqualTo(before + 1);
+
+    HttpResponse<String> refused = post(job, "/v1/jobs/" + job + "/sets", registration("hostile-waited", body, true));
+    assertThat(refused.statusCode()).as(refused.body()).isEqualTo(422);
+    assertThat(refused.body()).contains("unsafe_archive").contains("'etc'").contains("/etc");
+    worker.completedPushJob(job, REPO);
+    CliRun restore = worker.cli(worker.startedPushJob(REPO), "restore", "hostile", "--strict");
+    assertThat(restore.exit()).as("nothing to restore: %s", restore.err()).isEqualTo(2);
   }
 
   @Test

@@ -74,8 +74,8 @@ class GrafanaQueriesIT {
   /** Matchers that select failures: a query filtering on one may be empty in a healthy run. */
   private static final Pattern FAILURE_MATCHER =
       Pattern.compile(
-          "(outcome=\"error\"|status=~\"5\\.\\.\"|kind=~\"transient\\|fatal\"|outcome=~\"digest_mismatch\\|chunk_missing\")"
-              + "\\s*,?");
+          "(outcome=\"error\"|status=~\"5\\.\\.\"|kind=~\"transient\\|fatal\""
+              + "|outcome=~\"digest_mismatch\\|chunk_missing\\|unsafe_archive\")\\s*,?");
   /** A comparison with a number, as alert thresholds are written ({@code > 0.9}, {@code == 0}). */
   private static final Pattern THRESHOLD = Pattern.compile("\\s*(>=|<=|==|!=|>|<)\\s*(bool\\s+)?-?[0-9.]+(e[0-9]+)?");
 
