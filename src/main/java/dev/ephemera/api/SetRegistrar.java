@@ -310,7 +310,10 @@ public final class SetRegistrar implements AutoCloseable {
    * @param startNanos when the verification began (for the meter of a registration dropped here)
    */
   private Optional<SetRow> insert(Request request, Digests digests, boolean registered, long startNanos) {
-    Manifest verified = request.manifest().withDigests(digests.tarSha256(), digests.archiveSha256());
+    Manifest verified =
+        request.manifest()
+            .withDigests(digests.tarSha256(), digests.archiveSha256())
+            .withFiles(digests.listed().listing().entries());
     List<ChunkRefRow> refs = new ArrayList<>();
     long offset = 0;
     for (int i = 0; i < verified.chunks().size(); i++) {
@@ -417,8 +420,9 @@ public final class SetRegistrar implements AutoCloseable {
   }
 
   /**
-   * The stream must be one a restore takes, and the manifest's entries the ones this worker listed from it: every
-   * field of a set's manifest is then the worker's, not the persisting job's word.
+   * The stream must be one a restore takes, and the manifest's entries the ones this worker listed from it (a manifest
+   * without them, as the CLI registers it, leaves them to this listing; its count of entries that are not directories
+   * must still agree): every field of a set's manifest is then the worker's, not the persisting job's word.
    *
    * @throws ApiException 422 {@code unsafe_archive} for a stream every restore would refuse (a name leaving the root, a
    *     device, a link outside, too many entries or bytes, too high a compression ratio, ...), {@code
@@ -435,7 +439,7 @@ public final class SetRegistrar implements AutoCloseable {
       throw new ApiException(422, "unsafe_archive", "every restore would refuse the stored stream: " + e.getMessage());
     }
     List<Manifest.FileEntry> stream = listed.listing().entries();
-    List<Manifest.FileEntry> claimed = manifest.files();
+    List<Manifest.FileEntry> claimed = manifest.files() == null ? stream : manifest.files();
     long files = stream.stream().filter(e -> e.type() != Manifest.EntryType.DIR).count();
     if (!stream.equals(claimed) || files != manifest.fileCount()) {
       throw new ApiException(

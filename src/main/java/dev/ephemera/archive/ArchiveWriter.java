@@ -181,7 +181,7 @@ public final class ArchiveWriter {
     if (!record.root().equals(plan.root()) || options.streamDigests()) {
       return write(tar, plan, sink);
     }
-    ReusedStream stream = new ReusedStream(plan, record, restored, options.tar().hardlinks());
+    ReusedStream stream = new ReusedStream(plan, record, restored, options.tar());
     if (stream.matchedBytes() < MIN_REUSED_SHARE * stream.size()) {
       stream.close();
       return write(tar, plan, sink);

@@ -92,7 +92,8 @@ public final class FilesCache {
    *
    * @param chunks its chunks' sha256 in stream order: they must be the record's (a record is a file anyone with the
    *     directory could have written; the manifest is the worker's)
-   * @param fileSha256 the sha256 of every regular file, by path
+   * @param fileSha256 the sha256 of every regular file, by path; empty when fetched without the manifest's files (a
+   *     writer without file digests, as a persist is, needs none)
    */
   public record Restored(List<String> chunks, java.util.Map<String, String> fileSha256) {
     public Restored {

@@ -23,7 +23,8 @@ import java.util.Objects;
  * @param version format version, currently {@value #VERSION}
  * @param root absolute path the set was taken from (where {@code restore} puts it back)
  * @param chunks the tar stream's chunks, in stream order
- * @param files every tar entry in stream order (implied parent directories included)
+ * @param files every tar entry in stream order (implied parent directories included); {@code null} only in the
+ *     manifest a persist registers, which leaves the listing to the worker: it lists the stream itself and fills them in
  * @param tarSha256 sha256 of the uncompressed tar stream: the set's identity for people; {@code null} only in the
  *     manifest a persist registers when it left the stream digests to the worker, which computes them from the
  *     stored chunks and fills both in
@@ -68,7 +69,7 @@ public record Manifest(
       throw new IllegalArgumentException("root must be an absolute path: " + root);
     }
     chunks = List.copyOf(chunks);
-    files = List.copyOf(files);
+    files = files == null ? null : List.copyOf(files);
     warnings = warnings == null ? List.of() : List.copyOf(warnings);
     if (tarSha256 != null) {
       Sha256.requireHex(tarSha256, "tar_sha256");
@@ -130,7 +131,8 @@ public record Manifest(
    * @param size content bytes (0 for everything but files)
    * @param mode permission bits as stored (lower 12 bits, setuid/setgid never set)
    * @param mtime modification time as stored (nanosecond precision when the file system had it)
-   * @param sha256 content hash, for files only (for hardlinks it is the target's)
+   * @param sha256 content hash, for files only (for hardlinks it is the target's); {@code null} where the writer left
+   *     file digests to the worker (a persist's own entries, never sent: the worker lists the stream)
    * @param linkTarget symlink target, or for hardlinks the path of the file it links to
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -149,7 +151,7 @@ public record Manifest(
       if ((mode & ~07777) != 0 || (mode & 06000) != 0) {
         throw new IllegalArgumentException("mode out of range for " + path + ": " + Integer.toOctalString(mode));
       }
-      if (type == EntryType.FILE) {
+      if (sha256 != null) {
         Sha256.requireHex(sha256, "sha256 of " + path);
       }
       if ((type == EntryType.SYMLINK || type == EntryType.HARDLINK) && linkTarget == null) {
@@ -165,6 +167,19 @@ public record Manifest(
   public Manifest withDigests(String tarSha256, String archiveSha256) {
     return new Manifest(
         version, root, chunks, files, tarSha256, tarSize, archiveSha256, archiveSize, fileCount, warnings);
+  }
+
+  /** The same manifest with these entries (and their count of entries that are not directories). */
+  public Manifest withFiles(List<FileEntry> entries) {
+    long count = entries.stream().filter(e -> e.type() != EntryType.DIR).count();
+    return new Manifest(
+        version, root, chunks, entries, tarSha256, tarSize, archiveSha256, archiveSize, count, warnings);
+  }
+
+  /** The same manifest without its entries, as a persist registers it (the worker lists them). */
+  public Manifest withoutFiles() {
+    return new Manifest(
+        version, root, chunks, null, tarSha256, tarSize, archiveSha256, archiveSize, fileCount, warnings);
   }
 
   public String toJson() {

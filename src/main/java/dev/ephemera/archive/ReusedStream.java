@@ -36,7 +36,8 @@ import java.util.Map;
  *
  * <p>Files read are checked as {@link TarWriter} checks them; a file that changes while read, and anything else that
  * departs from the plan, throws {@link ReuseFailed}: the caller persists again without the record. The per-file
- * sha256 of an unread file is the restored set's (its manifest's); of a file read whole, computed while read.
+ * sha256 of an unread file is the restored set's (its manifest's); of a file read whole, computed while read; none
+ * without file digests ({@link TarWriter.Options#fileDigests}), when the restored manifest's files are not needed.
  *
  * <p>Not thread-safe.
  */
@@ -60,8 +61,12 @@ public final class ReusedStream implements AutoCloseable {
     final long end;
     /** Offset of the same bytes in the restored stream, or -1. */
     long oldOffset = -1;
-    /** A file's sha256: the restored set's when unread, else computed as it is read. */
+    /** A file's sha256: the restored set's when unread, else computed as it is read (none without file digests). */
     String sha256;
+    /** A file read whole, or the restored set's bytes unread: its entry is complete. */
+    boolean whole;
+    /** A file being read from its start: its bytes are counted (and hashed, with file digests) in order. */
+    boolean reading;
     MessageDigest digest;
     long digested;
 
@@ -95,6 +100,7 @@ public final class ReusedStream implements AutoCloseable {
   private final List<Chunk> oldChunks;
   private final byte[] block = new byte[TarFormat.BLOCK];
   private final List<String> warnings;
+  private final boolean fileDigests;
   private long matchedBytes;
 
   // reading state
@@ -107,11 +113,16 @@ public final class ReusedStream implements AutoCloseable {
   private long bytesRead;
 
   /**
-   * @param restored the restored set's manifest (its chunks, its files' sha256); loaded when an entry first matches
+   * @param restored the restored set's manifest (its chunks, and with file digests its files' sha256); loaded when an
+   *     entry first matches
+   * @param options how the tar stream is written: hardlinks, and whether entries carry their files' sha256
    * @throws ReuseFailed when the record's chunks are not the restored set's
    */
-  ReusedStream(TarWriter.Plan plan, FilesCache.Record record, FilesCache.RestoredManifest restored, boolean hardlinks)
+  ReusedStream(
+      TarWriter.Plan plan, FilesCache.Record record, FilesCache.RestoredManifest restored, TarWriter.Options options)
       throws IOException {
+    boolean hardlinks = options.hardlinks();
+    this.fileDigests = options.fileDigests();
     Map<String, String> oldSha256 = null;
     this.plan = plan;
     this.restoredSetId = record.setId();
@@ -151,10 +162,11 @@ public final class ReusedStream implements AutoCloseable {
           oldSha256 = verified(record, restored.load());
         }
         if (same && type == EntryType.FILE) {
-          String oldSha = oldSha256.get(p.path());
+          String oldSha = fileDigests ? oldSha256.get(p.path()) : null;
           FileTime ctime = p.stat().ctime();
-          same = oldSha != null && ctime.compareTo(record.writtenAt()) < 0;
+          same = (oldSha != null || !fileDigests) && ctime.compareTo(record.writtenAt()) < 0;
           l.sha256 = same ? oldSha : null;
+          l.whole = same;
         }
         if (same) {
           l.oldOffset = o.offset();
@@ -361,18 +373,21 @@ public final class ReusedStream implements AutoCloseable {
         throw new ReuseFailed(l.planned.path() + " vanished");
       }
       if (l.oldOffset < 0 && at == 0) {
-        l.digest = Sha256.newDigest();
+        l.reading = true;
+        l.digest = fileDigests ? Sha256.newDigest() : null;
       }
     }
     int n = channel.read(ByteBuffer.wrap(b, off, len), at);
     if (n <= 0) {
       throw new ReuseFailed(l.planned.path() + " shrank while read");
     }
-    if (l.digest != null) {
+    if (l.reading) {
       if (at != l.digested) {
         throw new IllegalStateException("not read in order: " + l.planned.path());
       }
-      l.digest.update(b, off, n);
+      if (l.digest != null) {
+        l.digest.update(b, off, n);
+      }
       l.digested += n;
     }
     bytesRead += n;
@@ -392,14 +407,17 @@ public final class ReusedStream implements AutoCloseable {
         throw new ReuseFailed(l.planned.path() + ": " + problem);
       }
     }
-    if (l.digest != null) {
+    if (l.reading) {
       if (l.digested == l.size()) {
-        l.sha256 = Sha256.hex(l.digest.digest());
+        l.whole = true;
+        l.sha256 = l.digest == null ? null : Sha256.hex(l.digest.digest());
       }
+      l.reading = false;
       l.digest = null;
     }
-    if (l.type == EntryType.FILE && l.size() == 0 && l.sha256 == null) {
-      l.sha256 = Sha256.hex(Sha256.newDigest().digest());
+    if (l.type == EntryType.FILE && l.size() == 0 && !l.whole) {
+      l.whole = true;
+      l.sha256 = fileDigests ? Sha256.hex(Sha256.newDigest().digest()) : null;
     }
     current++;
   }
@@ -414,7 +432,7 @@ public final class ReusedStream implements AutoCloseable {
     for (Laid l : laid) {
       TarWriter.Planned p = l.planned;
       if (l.type == EntryType.FILE) {
-        if (l.sha256 == null) {
+        if (!l.whole) {
           // neither read whole nor the restored set's: cannot happen when only runs were skipped
           throw new IllegalStateException(p.path() + " was neither read whole nor reused");
         }

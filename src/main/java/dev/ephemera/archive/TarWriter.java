@@ -35,7 +35,8 @@ import java.util.Set;
  * its nanoseconds (pax {@code mtime}). Symlinks are kept only when {@link
  * EntryNames#symlinkStaysInside they provably stay inside the root}; others are reported and
  * skipped, as are sockets, FIFOs and devices. Files sharing an inode become hardlink entries (when
- * enabled). While a file is read its sha256 is computed for the manifest; a file that vanishes or
+ * enabled). While a file is read its sha256 is computed for the manifest (unless {@link Options#fileDigests} is off);
+ * a file that vanishes or
  * changes is reported to the {@link FileChange.Policy}, and the stream stays consistent (each entry
  * holds exactly the size its header announces).
  *
@@ -47,13 +48,24 @@ public final class TarWriter {
    * @param hardlinks write files sharing an inode as hardlink entries (otherwise each is a copy)
    * @param changePolicy decides, per file, whether its changing or vanishing while read is fatal
    *     ({@link FileChange.Policy#perPath}: per output rule)
+   * @param fileDigests compute each file's sha256 for its entry; off, entries carry none (a persist: the worker lists
+   *     the stream it stores and hashes every file itself, so the job does not spend a pass on them)
    */
-  public record Options(boolean hardlinks, FileChange.Policy changePolicy) {
-    /** Hardlinks on, every change fatal. */
+  public record Options(boolean hardlinks, FileChange.Policy changePolicy, boolean fileDigests) {
+    /** Hardlinks on, every change fatal, file digests computed. */
     public static final Options DEFAULTS = new Options(true, FileChange.Policy.FAIL);
 
     public Options {
       Objects.requireNonNull(changePolicy, "changePolicy");
+    }
+
+    /** File digests computed. */
+    public Options(boolean hardlinks, FileChange.Policy changePolicy) {
+      this(hardlinks, changePolicy, true);
+    }
+
+    public Options withFileDigests(boolean on) {
+      return new Options(hardlinks, changePolicy, on);
     }
   }
 
@@ -256,7 +268,7 @@ public final class TarWriter {
     List<FileEntry> entries = new ArrayList<>(plan.entries().size());
     List<String> warnings = new ArrayList<>(plan.warnings());
     Map<List<Object>, FileEntry> inodes = new HashMap<>();
-    MessageDigest sha = Sha256.newDigest();
+    MessageDigest sha = options.fileDigests() ? Sha256.newDigest() : null;
     long written = 0;
     for (Planned p : plan.entries()) {
       String path = p.path();
@@ -342,7 +354,9 @@ public final class TarWriter {
       throw e;
     }
     long written = p.writeHeader(out, block, EntryType.FILE, null);
-    sha.reset();
+    if (sha != null) {
+      sha.reset();
+    }
     String problem = null;
     try (ch) {
       ByteBuffer bb = ByteBuffer.wrap(buffer);
@@ -355,13 +369,17 @@ public final class TarWriter {
           Arrays.fill(buffer, (byte) 0);
           while (remaining > 0) {
             int z = (int) Math.min(buffer.length, remaining);
-            sha.update(buffer, 0, z);
+            if (sha != null) {
+              sha.update(buffer, 0, z);
+            }
             out.write(buffer, 0, z);
             remaining -= z;
           }
           break;
         }
-        sha.update(buffer, 0, n);
+        if (sha != null) {
+          sha.update(buffer, 0, n);
+        }
         out.write(buffer, 0, n);
         remaining -= n;
       }
@@ -376,7 +394,7 @@ public final class TarWriter {
     if (problem == null) {
       problem = changedSince(file, p.stat());
     }
-    entries.add(p.entry(EntryType.FILE, Sha256.hex(sha.digest()), null));
+    entries.add(p.entry(EntryType.FILE, sha == null ? null : Sha256.hex(sha.digest()), null));
     if (problem != null) {
       change(new FileChange(path, FileChange.Kind.CHANGED, problem), warnings);
     }

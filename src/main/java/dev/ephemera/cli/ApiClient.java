@@ -107,11 +107,12 @@ public final class ApiClient {
   }
 
   /**
-   * The set's chunks and the sha256 of every regular file, by path, from its manifest: what a persist reusing a restored
-   * set's chunks checks its record against and puts in its own manifest for the files it did not read.
+   * The set's chunks, from its manifest fetched without its {@code files} (no file digests in the result): what a
+   * persist reusing a restored set's chunks checks its record against. A persist computes no file digests (the worker
+   * lists the stream), so it needs none of the restored set's, which were megabytes for a set of many files.
    */
   public FilesCache.Restored restoredManifest(String setId) throws IOException {
-    return restoredManifest(get("/v1/jobs/" + job + "/sets/" + setId + "/manifest"));
+    return restoredManifest(get("/v1/jobs/" + job + "/sets/" + setId + "/manifest?files=false"));
   }
 
   /** The chunks and regular files of a manifest, read as a stream (no tree of 35,000 objects). */
@@ -195,7 +196,8 @@ public final class ApiClient {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("name", name);
     body.put("when", when);
-    body.put("manifest", new RawValue(manifest.toJson())); // written as it is: not parsed into a tree again
+    // without its entries: the worker lists them from the stream it stores (written as it is: not parsed again)
+    body.put("manifest", new RawValue(manifest.withoutFiles().toJson()));
     if (sink != null) {
       body.put("upload_session", sink.session());
     }

@@ -197,8 +197,8 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
       Optional<FilesCache.Record> record = noFilesCache ? Optional.empty() : readRecord(selection.root(), err);
       if (record.isPresent()) {
         String restored = record.get().setId();
-        // Fetched and parsed (35,000 file digests for a node_modules) while the writer plans the stream and digests its
-        // headers: it needs the manifest at the first entry the record proves unchanged.
+        // Fetched (its chunk list) while the writer plans the stream and digests its headers: it needs the manifest at
+        // the first entry the record proves unchanged.
         CompletableFuture<FilesCache.Restored> manifest = prefetch(() -> restoredManifest(api, restored));
         try {
           written = writer.write(selection.root(), relative, sink, record.get(), () -> Concurrency.await(manifest));
@@ -288,8 +288,8 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
   /**
    * How this persist writes. A file changing or vanishing while it is read fails the persist unless a {@code %} rule
    * covers it (then a warning, and the entry holds what was read); the worker computes {@code tar_sha256} and {@code
-   * archive_sha256} at registration from the stored chunks (it must, to vouch for them), so the writer does not spend
-   * passes on them.
+   * archive_sha256} at registration from the stored chunks, and lists the stream's entries with every file's sha256
+   * (it must, to vouch for them), so the writer does not spend passes on either.
    */
   static ArchiveWriter.Options writerOptions(Selection selection, List<String> emptyDirs) {
     Map<String, Boolean> tolerant = new HashMap<>();
@@ -299,7 +299,7 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     emptyDirs.forEach(d -> tolerant.putIfAbsent(d, false));
     ArchiveWriter.Options defaults = ArchiveWriter.Options.defaults();
     return defaults
-        .withTar(new TarWriter.Options(defaults.tar().hardlinks(), FileChange.Policy.perPath(tolerant)))
+        .withTar(new TarWriter.Options(defaults.tar().hardlinks(), FileChange.Policy.perPath(tolerant), false))
         .withStreamDigests(false);
   }
 

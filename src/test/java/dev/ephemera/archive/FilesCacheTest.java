@@ -134,21 +134,36 @@ class FilesCacheTest {
     assertThat(cached.manifest().warnings()).isEqualTo(read.manifest().warnings());
   }
 
+  /**
+   * With file digests (entries carry each file's sha256, the unread ones the restored manifest's) or without, as a
+   * persist writes (the restored manifest fetched without its files; the worker lists the stream and hashes the files).
+   */
   @Property(tries = 25)
   void withTheRecordTheManifestAndChunksAreThoseOfReadingEveryFile(
-      @ForAll long seed, @ForAll @IntRange(min = 0, max = 12) int changes) throws IOException {
+      @ForAll long seed, @ForAll @IntRange(min = 0, max = 12) int changes, @ForAll boolean fileDigests)
+      throws IOException {
     Path base = temps.create("ephemera-files-cache");
     InMemoryChunkStore store = new InMemoryChunkStore();
     Restored restored = persistAndRestore(tree(base.resolve("src"), seed, 40), base.resolve("dst"), base.resolve("c"), store);
     Path target = base.resolve("dst");
     change(target, seed, changes);
+    ArchiveWriter.Options options = OPTIONS.withTar(OPTIONS.tar().withFileDigests(fileDigests));
+    FilesCache.RestoredManifest manifest =
+        fileDigests
+            ? digestsOf(restored.manifest())
+            : () -> new FilesCache.Restored(
+                restored.manifest().chunks().stream().map(Manifest.Chunk::sha256).toList(), java.util.Map.of());
 
     ArchiveWriter.Result cached =
-        new ArchiveWriter(OPTIONS)
-            .write(target, Trees.selection(target), store, restored.record(), digestsOf(restored.manifest()));
-    ArchiveWriter.Result read = new ArchiveWriter(OPTIONS).write(target, Trees.selection(target), store);
+        new ArchiveWriter(options).write(target, Trees.selection(target), store, restored.record(), manifest);
+    ArchiveWriter.Result read = new ArchiveWriter(options).write(target, Trees.selection(target), store);
 
     assertSameSet(cached, read);
+    // what the worker lists from the stored stream is what reading every file with digests gives
+    StreamListing.Outcome listed = StreamListingTest.listing(cached.manifest(), store);
+    assertThat(listed.refusal()).isNull();
+    assertThat(listed.listing().entries())
+        .isEqualTo(new ArchiveWriter(OPTIONS).write(target, Trees.selection(target), store).manifest().files());
     // every chunk sent as a patch rebuilt exactly that chunk from the restored set's bytes and the changed ones
     assertThat(store.badPatches).hasValue(0);
     assertThat(cached.chunksPatched()).isEqualTo(store.patches.get());

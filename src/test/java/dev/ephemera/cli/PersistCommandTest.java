@@ -70,5 +70,6 @@ class PersistCommandTest {
     assertThat(policy.tolerate(new FileChange("src/main.rs", FileChange.Kind.CHANGED, "modified"))).isFalse();
     assertThat(policy.tolerate(new FileChange("empty", FileChange.Kind.VANISHED, "no longer exists"))).isFalse();
     assertThat(options.streamDigests()).as("the worker computes tar_sha256 and archive_sha256").isFalse();
+    assertThat(options.tar().fileDigests()).as("the worker lists the stream and hashes every file").isFalse();
   }
 }

@@ -299,6 +299,17 @@ class VerifyLaterIT {
     assertThat(missing.statusCode()).as(missing.body()).isEqualTo(422);
     assertThat(missing.body()).contains("manifest_mismatch");
 
+    // without its entries (as the CLI registers) a manifest leaves them to the worker, but its count must agree
+    ObjectNode miscounted = manifest.deepCopy();
+    miscounted.remove("tar_sha256");
+    miscounted.remove("files");
+    miscounted.put("file_count", manifest.get("file_count").asLong() + 1);
+    HttpResponse<String> miscount = post(job, "/v1/jobs/" + job + "/sets", registration("miscounted", miscounted, true));
+    assertThat(miscount.statusCode()).as(miscount.body()).isEqualTo(422);
+    assertThat(miscount.body())
+        .contains("manifest_mismatch")
+        .contains("the manifest counts " + (manifest.get("file_count").asLong() + 1));
+
     worker.completedPushJob(job, REPO);
     awaitEvent("ephemera.captured", honest.get("set_id").asText());
   }
