@@ -4,7 +4,6 @@ import dev.ephemera.archive.ArchiveException.Reason;
 import dev.ephemera.archive.Manifest.EntryType;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -239,17 +238,8 @@ public final class SafeExtractor {
         return;
       }
       try (SeekableByteChannel out = FileWriters.create(dest, mode)) {
-        if (reader.lends()) {
-          // A restore: straight from the verified chunk's buffer to the file, no copy on the way.
-          for (ByteBuffer piece; (piece = reader.lend(LENT_PIECE)) != null; ) {
-            FileWriters.writeFully(out, piece);
-          }
-        } else {
-          int n;
-          while ((n = reader.read(buffer, 0, buffer.length)) > 0) {
-            FileWriters.writeFully(out, ByteBuffer.wrap(buffer, 0, n));
-          }
-        }
+        // a restore: straight from the verified chunk's buffer to the file, no copy on the way
+        reader.content(buffer, LENT_PIECE, piece -> FileWriters.writeFully(out, piece));
       }
       FileWriters.finish(dest, mode, time, now);
     }
@@ -303,16 +293,7 @@ public final class SafeExtractor {
     @Override
     public void file(String name, int mode, Instant mtime, long size, TarReader reader) throws IOException {
       digest.reset();
-      if (reader.lends()) {
-        for (ByteBuffer piece; (piece = reader.lend(LENT_PIECE)) != null; ) {
-          digest.update(piece);
-        }
-      } else {
-        int n;
-        while ((n = reader.read(buffer, 0, buffer.length)) > 0) {
-          digest.update(buffer, 0, n);
-        }
-      }
+      reader.content(buffer, LENT_PIECE, digest::update);
       String sha = Sha256.hex(digest.digest());
       contents.put(name, sha);
       entries.add(new Manifest.FileEntry(name, EntryType.FILE, size, mode, mtime, sha, null));

@@ -211,6 +211,30 @@ final class TarReader {
     return view;
   }
 
+  /** Takes the pieces of an entry's content. */
+  @FunctionalInterface
+  interface PieceSink {
+    void accept(ByteBuffer piece) throws IOException;
+  }
+
+  /**
+   * Hands the rest of the current entry's content to {@code sink}: views of the stream's buffer, at most {@code
+   * maxPiece} bytes each, where it {@link #lends}; else copies through {@code buffer}. Each piece is valid only until
+   * {@code sink} returns.
+   */
+  void content(byte[] buffer, int maxPiece, PieceSink sink) throws IOException {
+    if (lends()) {
+      for (ByteBuffer piece; (piece = lend(maxPiece)) != null; ) {
+        sink.accept(piece);
+      }
+    } else {
+      int n;
+      while ((n = read(buffer, 0, buffer.length)) > 0) {
+        sink.accept(ByteBuffer.wrap(buffer, 0, n));
+      }
+    }
+  }
+
   /** Reads exactly {@code len} bytes of the current entry's content into the start of {@code b}. */
   void readFully(byte[] b, int len) throws IOException {
     if (len > remaining || len > b.length) {
