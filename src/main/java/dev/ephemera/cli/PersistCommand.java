@@ -123,7 +123,7 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
         }
       }
     }
-    persist(dryRun ? null : client.client(), name, parsed, !paths.isEmpty(), when == null ? "success" : when);
+    persist(dryRun ? null : client.client(), name, parsed, !paths.isEmpty(), when == null ? "success" : when, false);
     return 0;
   }
 
@@ -143,8 +143,9 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
         setRules.add(OutputRule.parse(rule.asText()));
       }
       String setWhen = when != null ? when : set.path("when").asText("success");
+      boolean setAllowsSecrets = set.path("allow_secrets").asBoolean(false);
       try {
-        persist(dryRun ? null : api, setName, setRules, false, setWhen);
+        persist(dryRun ? null : api, setName, setRules, false, setWhen, setAllowsSecrets);
       } catch (CliFailure f) {
         spec.commandLine().getErr().println("ephemera: " + f.getMessage());
         if (worst == null || f.kind().strictExit > worst.kind().strictExit) {
@@ -162,16 +163,23 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     return new FileSelector().allowingSecrets(allowSecrets);
   }
 
-  /** Selects, chunks, uploads and registers one set; with no API (a dry run) only prints what it would keep. */
-  private void persist(ApiClient api, String setName, List<OutputRule> parsed, boolean wholePaths, String setWhen)
-      throws IOException {
+  /**
+   * Selects, chunks, uploads and registers one set; with no API (a dry run) only prints what it would keep.
+   *
+   * @param setAllowsSecrets the set's own {@code allow_secrets} (a declared set's); {@code --allow-secrets} allows
+   *     them for every set
+   */
+  private void persist(
+      ApiClient api, String setName, List<OutputRule> parsed, boolean wholePaths, String setWhen,
+      boolean setAllowsSecrets) throws IOException {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     long start = System.nanoTime();
-    Selection selection = selector().select(parsed);
+    Selection selection = new FileSelector().allowingSecrets(allowSecrets || setAllowsSecrets).select(parsed);
     selection.warnings().forEach(w -> err.println("persist: warning: " + w));
+    String keepsThem = declared ? "allow_secrets = true in its [[persist]] entry, or --allow-secrets," : "--allow-secrets";
     for (SkippedSecret secret : selection.skippedSecrets()) {
-      err.println("persist: skipped " + secret.path() + " (" + secret.secret() + "; --allow-secrets keeps it)");
+      err.println("persist: skipped " + secret.path() + " (" + secret.secret() + "; " + keepsThem + " keeps it)");
     }
     if (!selection.errors().isEmpty()) {
       throw new CliFailure(CliFailure.Kind.CHECK, "persist: " + setName + ": " + String.join("; ", selection.errors()));

@@ -98,6 +98,33 @@ class DeclaredSetsIT {
     assertThat(restore.out()).doesNotContain("registry");
   }
 
+  @Test
+  void onlyTheSetWhoseEntryAllowsSecretsKeepsThem() throws Exception {
+    Path allowed = tmp.resolve("docker-auth");
+    Path denied = tmp.resolve("home");
+    for (Path dir : List.of(allowed, denied)) {
+      Files.createDirectories(dir);
+      Files.writeString(dir.resolve("config"), "kept");
+      Files.writeString(dir.resolve(".netrc"), "machine example.com login me password secret");
+    }
+    String id = Ulid.next();
+    JobInfo job =
+        new JobInfo(id, "gong-9", new Repo("o", "r", 9), "c".repeat(40), "secrets", JobInfo.Trigger.PUSH, null, false,
+            "main", "default", "build",
+            List.of(
+                new DeclaredSet("auth", List.of(allowed + "/**/*"), DeclaredSet.When.SUCCESS, true),
+                new DeclaredSet("home", List.of(denied + "/**/*"), DeclaredSet.When.SUCCESS)));
+    worker.publish(CloudEvent.of("urn:test", JobStarted.of(job)));
+
+    CliRun persist = worker.cli(id, "persist", "--declared");
+    assertThat(persist.exit()).as(persist.err()).isZero();
+    assertThat(persist.out()).contains("persist: auth: 2 files").contains("persist: home: 1 files");
+    assertThat(persist.err())
+        .contains("persist: skipped " + denied.resolve(".netrc"))
+        .contains("allow_secrets = true in its [[persist]] entry")
+        .doesNotContain(allowed.resolve(".netrc").toString());
+  }
+
   private JsonNode awaitData(String type, String job) {
     return worker.outputs().awaitEventData(type, "job_id", job);
   }
