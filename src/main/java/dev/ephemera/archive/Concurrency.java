@@ -67,7 +67,7 @@ public final class Concurrency {
     try {
       return f.get(Math.max(0, deadlineNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
-      throw new IOException("restore did not finish within its deadline of " + overall);
+      throw new IOException("did not finish within its deadline of " + overall.toString().substring(2).toLowerCase());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted");

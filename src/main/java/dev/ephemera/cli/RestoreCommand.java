@@ -84,6 +84,13 @@ public final class RestoreCommand implements Callable<Integer>, JobCommand {
     } catch (ArchiveException e) {
       throw new CliFailure(
           CliFailure.Kind.FAILURE, "restore: " + set.name() + ": set " + set.setId() + " refused: " + e.getMessage(), e);
+    } catch (IOException e) {
+      // the store or the worker failed or stalled (the deadline): say which set, and that nothing was touched
+      throw new CliFailure(
+          CliFailure.Kind.FAILURE,
+          "restore: " + set.name() + ": set " + set.setId() + " not restored, the target is as it was: "
+              + e.getMessage(),
+          e);
     }
     result.warnings().forEach(w -> err.println("restore: warning: " + w));
     try {
