@@ -43,6 +43,16 @@ class S3ObjectStoreIT extends ObjectStoreContract {
     return new S3ObjectStore(config(bucket, services.s3().secretKey()));
   }
 
+  /**
+   * S3Proxy's in-memory backend writes an object's content before its attributes, so a GET that lands in between is
+   * answered 400 "attribute 'user:user.cache-control' is not set" (seen once in a clean-clone CI run). S3 itself answers
+   * the old object or the new one; what the contract checks, that no reader ever gets a partial object, still holds.
+   */
+  @Override
+  protected boolean serverRaceWhileOverwritten(ObjectStoreException e) {
+    return e.getMessage() != null && e.getMessage().contains("HTTP 400") && e.getMessage().contains("is not set");
+  }
+
   @Override
   protected boolean signsUrls() {
     return true;
