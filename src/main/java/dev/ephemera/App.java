@@ -5,6 +5,7 @@ import dev.ephemera.api.AdminApi;
 import dev.ephemera.api.ApiServer;
 import dev.ephemera.api.JobApi;
 import dev.ephemera.api.SetRegistrar;
+import dev.ephemera.archive.Limits;
 import dev.ephemera.auth.DownloadLinks;
 import dev.ephemera.auth.Signer;
 import dev.ephemera.catalog.Catalog;
@@ -142,7 +143,8 @@ public final class App implements AutoCloseable {
     ObjectMapper json = EventCodec.newMapper();
     JobApi jobApi =
         new JobApi(catalog, store, signer, links, config.auth().adminToken(), config.auth().jobTokenTtl(), clock, meters,
-            config.store().s3DirectDownloads(), applier::emit, faults);
+            config.store().s3DirectDownloads(), applier::emit, faults,
+            new Limits(config.archive().maxEntries(), config.archive().maxBytes(), config.archive().maxRatio()));
     jobs[0] = jobApi;
     ApiServer api =
         new ApiServer(

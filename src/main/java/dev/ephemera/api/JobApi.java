@@ -4,6 +4,7 @@ import dev.ephemera.archive.ArchiveException;
 import dev.ephemera.archive.ChunkFrames;
 import dev.ephemera.archive.ChunkPatch;
 import dev.ephemera.archive.Concurrency;
+import dev.ephemera.archive.Limits;
 import dev.ephemera.archive.Manifest;
 import dev.ephemera.auth.DownloadLinks;
 import dev.ephemera.auth.Signer;
@@ -92,7 +93,8 @@ public final class JobApi {
       Meters meters,
       boolean directDownloads,
       BiConsumer<CatalogTx, EventData> emit,
-      Faults faults) {
+      Faults faults,
+      Limits limits) {
     this.catalog = catalog;
     this.store = store;
     this.signer = signer;
@@ -103,9 +105,11 @@ public final class JobApi {
     this.meters = meters;
     this.directDownloads = directDownloads;
     this.uploads =
-        new UploadSessions(store, JobApi::chunkKey, MAX_UPLOAD_SESSIONS, MAX_HELD_UPLOAD_BYTES, UPLOAD_SESSION_IDLE);
+        new UploadSessions(
+            store, JobApi::chunkKey, MAX_UPLOAD_SESSIONS, MAX_HELD_UPLOAD_BYTES, UPLOAD_SESSION_IDLE, limits);
     this.patchBases = new PatchBases(catalog, store, JobApi::chunkKey, PATCH_BASE_BYTES);
-    this.registrar = new SetRegistrar(catalog, store, uploads, emit, clock, meters, faults, UPLOAD_SESSION_IDLE);
+    this.registrar =
+        new SetRegistrar(catalog, store, uploads, emit, clock, meters, faults, UPLOAD_SESSION_IDLE, limits);
   }
 
   /** The registrar: the event applier settles a job's registrations with it before applying its completion. */

@@ -115,6 +115,8 @@ public final class SetRegistrar implements AutoCloseable {
   private final Meters meters;
   private final Faults faults;
   private final Duration sessionWait;
+  /** What a set's stream may hold: a restore with these limits takes every set this worker verifies. */
+  private final Limits limits;
   private final ExecutorService background = Concurrency.pool("verify", VERIFY_THREADS);
   /** Verifications running or queued in this process, by set id (one per registration however many ask). */
   private final Map<String, FutureTask<Void>> verifying = new ConcurrentHashMap<>();
@@ -127,7 +129,8 @@ public final class SetRegistrar implements AutoCloseable {
       Clock clock,
       Meters meters,
       Faults faults,
-      Duration sessionWait) {
+      Duration sessionWait,
+      Limits limits) {
     this.catalog = catalog;
     this.store = store;
     this.uploads = uploads;
@@ -136,6 +139,7 @@ public final class SetRegistrar implements AutoCloseable {
     this.meters = meters;
     this.faults = faults;
     this.sessionWait = sessionWait;
+    this.limits = limits;
     meters.verificationsInFlight(verifying);
   }
 
@@ -428,15 +432,15 @@ public final class SetRegistrar implements AutoCloseable {
    *     device, a link outside, too many entries or bytes, too high a compression ratio, ...), {@code
    *     manifest_mismatch} for entries the stream does not hold
    */
-  private static void checkEntries(Manifest manifest, Digests digests) {
+  private void checkEntries(Manifest manifest, Digests digests) {
     StreamListing.Outcome listed = digests.listed();
     try {
       if (listed.refusal() != null) {
         throw listed.refusal();
       }
-      Limits.DEFAULTS.checkRatio(digests.tarSize(), digests.archiveSize());
+      limits.checkRatio(digests.tarSize(), digests.archiveSize());
     } catch (ArchiveException e) {
-      throw new ApiException(422, "unsafe_archive", "every restore would refuse the stored stream: " + e.getMessage());
+      throw new ApiException(422, "unsafe_archive", "the stored stream is one a restore refuses: " + e.getMessage());
     }
     List<Manifest.FileEntry> stream = listed.listing().entries();
     List<Manifest.FileEntry> claimed = manifest.files() == null ? stream : manifest.files();
@@ -484,7 +488,7 @@ public final class SetRegistrar implements AutoCloseable {
     long archiveSize = 0;
     long tarSize = 0;
     ExecutorService pool = Concurrency.pool("digest", DIGEST_THREADS);
-    StreamListing listing = new StreamListing(Limits.DEFAULTS, "ephemera-digest-list");
+    StreamListing listing = new StreamListing(limits, "ephemera-digest-list");
     try {
       ArrayDeque<Future<byte[][]>> ahead = new ArrayDeque<>();
       int next = 0;

@@ -75,6 +75,7 @@ final class UploadSessions {
   private final int maxSessions;
   private final long maxHeldBytes;
   private final Duration idleLimit;
+  private final Limits limits;
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
   private final AtomicLong held = new AtomicLong();
   private final ExecutorService digesters;
@@ -82,8 +83,16 @@ final class UploadSessions {
   private final ExecutorService archiveDigesters;
   private final ExecutorService fetchers;
 
-  UploadSessions(ObjectStore store, Function<String, String> keyOf, int maxSessions, long maxHeldBytes, Duration idleLimit) {
+  /** @param limits what the stream may hold (its listing refuses more, as a restore would) */
+  UploadSessions(
+      ObjectStore store,
+      Function<String, String> keyOf,
+      int maxSessions,
+      long maxHeldBytes,
+      Duration idleLimit,
+      Limits limits) {
     this.store = store;
+    this.limits = limits;
     this.keyOf = keyOf;
     this.maxSessions = maxSessions;
     this.maxHeldBytes = maxHeldBytes;
@@ -343,7 +352,7 @@ final class UploadSessions {
      * the stream's listing (the entries and their sha256, as the registration's full digest lists them).
      */
     private void digest() {
-      StreamListing listing = new StreamListing(Limits.DEFAULTS, "ephemera-upload-list");
+      StreamListing listing = new StreamListing(limits, "ephemera-upload-list");
       try {
         MessageDigest tar = MessageDigest.getInstance("SHA-256");
         MessageDigest archive = MessageDigest.getInstance("SHA-256");

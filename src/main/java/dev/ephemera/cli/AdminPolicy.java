@@ -7,8 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -86,7 +84,7 @@ public final class AdminPolicy {
 
     private long parseSize(String text) {
       try {
-        return AdminPolicy.parseSize(text);
+        return dev.ephemera.config.Settings.parseSize(text);
       } catch (IllegalArgumentException e) {
         throw new ParameterException(spec.commandLine(), "--quota: " + e.getMessage());
       }
@@ -121,31 +119,6 @@ public final class AdminPolicy {
       print(spec.commandLine().getOut(), new AdminHttp(api.options).delete(path(owner)), json);
       return 0;
     }
-  }
-
-  private static final Pattern SIZE = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([KMGT]i?B?|B)?", Pattern.CASE_INSENSITIVE);
-
-  /** {@code 20GiB}, {@code 20G}, {@code 512MiB}, {@code 1073741824}: binary units (GB is read as GiB too). */
-  static long parseSize(String text) {
-    Matcher m = SIZE.matcher(text.trim());
-    if (!m.matches()) {
-      throw new IllegalArgumentException("not a size: " + text + " (say 20GiB, 512MiB or a number of bytes)");
-    }
-    double n = Double.parseDouble(m.group(1));
-    String unit = m.group(2) == null ? "B" : m.group(2).toUpperCase(Locale.ROOT);
-    long factor =
-        switch (unit.charAt(0)) {
-          case 'K' -> 1L << 10;
-          case 'M' -> 1L << 20;
-          case 'G' -> 1L << 30;
-          case 'T' -> 1L << 40;
-          default -> 1L;
-        };
-    long bytes = (long) (n * factor);
-    if (bytes <= 0) {
-      throw new IllegalArgumentException("must be positive: " + text);
-    }
-    return bytes;
   }
 
   private static String path(String owner) {

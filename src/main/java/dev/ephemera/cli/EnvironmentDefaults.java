@@ -12,15 +12,18 @@ import picocli.CommandLine.Model.OptionSpec;
  */
 final class EnvironmentDefaults implements IDefaultValueProvider {
   static final Map<String, String> VARIABLES =
-      Map.of(
-          "--url", "EPHEMERA_URL",
-          "--token", "EPHEMERA_TOKEN",
-          "--job", "BUILDOMAT_JOB_ID",
-          "--admin-token", "EPHEMERA_ADMIN_TOKEN",
-          "--bootstrap", "EPHEMERA_KAFKA_BOOTSTRAP",
-          "--topic-prefix", "EPHEMERA_KAFKA_TOPIC_PREFIX",
-          "--cache-dir", "EPHEMERA_CACHE_DIR",
-          "--requested-by", "USER");
+      Map.ofEntries(
+          Map.entry("--url", "EPHEMERA_URL"),
+          Map.entry("--token", "EPHEMERA_TOKEN"),
+          Map.entry("--job", "BUILDOMAT_JOB_ID"),
+          Map.entry("--admin-token", "EPHEMERA_ADMIN_TOKEN"),
+          Map.entry("--bootstrap", "EPHEMERA_KAFKA_BOOTSTRAP"),
+          Map.entry("--topic-prefix", "EPHEMERA_KAFKA_TOPIC_PREFIX"),
+          Map.entry("--cache-dir", "EPHEMERA_CACHE_DIR"),
+          Map.entry("--max-entries", "EPHEMERA_MAX_ENTRIES"),
+          Map.entry("--max-bytes", "EPHEMERA_MAX_BYTES"),
+          Map.entry("--max-ratio", "EPHEMERA_MAX_RATIO"),
+          Map.entry("--requested-by", "USER"));
 
   /** Flags that default from the job's environment only in job-side commands. */
   static final java.util.Set<String> JOB_ONLY = java.util.Set.of("--job", "--token");

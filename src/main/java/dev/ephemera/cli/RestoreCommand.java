@@ -32,6 +32,8 @@ import picocli.CommandLine.Spec;
 public final class RestoreCommand implements Callable<Integer>, JobCommand {
   @Mixin ClientOptions client;
 
+  @Mixin LimitOptions limits;
+
   @Spec CommandSpec spec;
 
   @Parameters(index = "0", arity = "0..1", paramLabel = "NAME", description = "Set name.")
@@ -77,7 +79,7 @@ public final class RestoreCommand implements Callable<Integer>, JobCommand {
     Manifest manifest = api.manifestWithoutFiles(set.setId());
     Restorer.Options defaults = Restorer.Options.defaults();
     Restorer.Options options =
-        new Restorer.Options(defaults.limits(), defaults.fetchThreads(), defaults.window(), client.timeout());
+        new Restorer.Options(limits.limits(), defaults.fetchThreads(), defaults.window(), client.timeout());
     Restorer.Result result;
     try {
       result = new Restorer(options).restore(manifest, api.source(set.setId()), Path.of(manifest.root()));

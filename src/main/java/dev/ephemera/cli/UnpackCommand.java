@@ -1,6 +1,5 @@
 package dev.ephemera.cli;
 
-import dev.ephemera.archive.Limits;
 import dev.ephemera.archive.Restorer;
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -18,6 +17,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -46,6 +46,8 @@ public final class UnpackCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print one JSON object instead of text.")
   boolean json;
 
+  @Mixin LimitOptions limits;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -66,7 +68,7 @@ public final class UnpackCommand implements Callable<Integer> {
       }
       fromServer = response.headers().firstValue("X-Ephemera-Tar-Sha256");
       try (InputStream in = new BufferedInputStream(response.body(), 1 << 20)) {
-        result = Restorer.unpack(in, dir, Limits.DEFAULTS);
+        result = Restorer.unpack(in, dir, limits.limits());
       }
     } else {
       Path file = Path.of(source);
@@ -74,7 +76,7 @@ public final class UnpackCommand implements Callable<Integer> {
         throw new CliFailure(CliFailure.Kind.CHECK, "unpack: no such file: " + file);
       }
       try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
-        result = Restorer.unpack(in, dir, Limits.DEFAULTS);
+        result = Restorer.unpack(in, dir, limits.limits());
       }
     }
     String want = expected != null ? expected : fromServer.orElse(null);

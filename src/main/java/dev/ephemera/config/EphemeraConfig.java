@@ -20,7 +20,8 @@ public record EphemeraConfig(
     Duration linkTtl,
     String eventSource,
     Gc gc,
-    Metrics metrics) {
+    Metrics metrics,
+    Archive archive) {
 
   /** Kafka connection and topic layout. */
   public record Kafka(
@@ -68,6 +69,16 @@ public record EphemeraConfig(
   /** The catalog gauges: how often they are recomputed and how many owners get a series of their own. */
   public record Metrics(Duration catalogInterval, int topOwners) {}
 
+  /**
+   * What a set's tar stream may hold: a persist beyond it is refused ({@code unsafe_archive}), as a restore with the
+   * same limits ({@code ephemera restore --max-entries/--max-bytes/--max-ratio}) would refuse it.
+   *
+   * @param maxEntries most tar entries
+   * @param maxBytes most bytes of file content
+   * @param maxRatio most uncompressed bytes per stored byte over the whole stream
+   */
+  public record Archive(long maxEntries, long maxBytes, long maxRatio) {}
+
   /** Every setting with its default; blank means "no default". */
   public static final Map<String, String> DEFAULTS = defaults();
 
@@ -107,6 +118,9 @@ public record EphemeraConfig(
     d.put("gc.grace", "1h");
     d.put("metrics.catalog-interval", "60s");
     d.put("metrics.top-owners", "10");
+    d.put("archive.max-entries", "1000000");
+    d.put("archive.max-bytes", "64GiB");
+    d.put("archive.max-ratio", "1000");
     return java.util.Collections.unmodifiableMap(d);
   }
 
@@ -172,11 +186,21 @@ public record EphemeraConfig(
         s.duration("links.ttl"),
         s.required("events.source"),
         new Gc(positiveDuration(s, "gc.interval"), s.duration("gc.grace")),
-        new Metrics(positiveDuration(s, "metrics.catalog-interval"), positive(s, "metrics.top-owners")));
+        new Metrics(positiveDuration(s, "metrics.catalog-interval"), positive(s, "metrics.top-owners")),
+        new Archive(positiveLong(s, "archive.max-entries"), s.size("archive.max-bytes"),
+            positiveLong(s, "archive.max-ratio")));
   }
 
   private static int positive(Settings s, String key) {
     int v = s.intValue(key);
+    if (v <= 0) {
+      throw new ConfigException("setting '" + key + "' must be positive, got " + v);
+    }
+    return v;
+  }
+
+  private static long positiveLong(Settings s, String key) {
+    long v = s.longValue(key);
     if (v <= 0) {
       throw new ConfigException("setting '" + key + "' must be positive, got " + v);
     }

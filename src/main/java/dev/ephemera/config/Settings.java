@@ -11,6 +11,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.tomlj.Toml;
 import org.tomlj.TomlParseResult;
 import org.tomlj.TomlTable;
@@ -136,6 +138,41 @@ public final class Settings {
       case "false", "no", "0", "off" -> false;
       default -> throw new ConfigException("setting '" + key + "' must be true or false, got '" + get(key) + "'");
     };
+  }
+
+  /** A size in bytes ({@link #parseSize}); errors name the key. */
+  public long size(String key) {
+    try {
+      return parseSize(get(key));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("setting '" + key + "': " + e.getMessage());
+    }
+  }
+
+  private static final Pattern SIZE =
+      Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([KMGT]i?B?|B)?", Pattern.CASE_INSENSITIVE);
+
+  /** {@code 20GiB}, {@code 20G}, {@code 512MiB}, {@code 1073741824}: binary units (GB is read as GiB too). */
+  public static long parseSize(String text) {
+    Matcher m = SIZE.matcher(text.trim());
+    if (!m.matches()) {
+      throw new IllegalArgumentException("not a size: " + text + " (say 20GiB, 512MiB or a number of bytes)");
+    }
+    double n = Double.parseDouble(m.group(1));
+    String unit = m.group(2) == null ? "B" : m.group(2).toUpperCase(Locale.ROOT);
+    long factor =
+        switch (unit.charAt(0)) {
+          case 'K' -> 1L << 10;
+          case 'M' -> 1L << 20;
+          case 'G' -> 1L << 30;
+          case 'T' -> 1L << 40;
+          default -> 1L;
+        };
+    long bytes = (long) (n * factor);
+    if (bytes <= 0) {
+      throw new IllegalArgumentException("must be positive: " + text);
+    }
+    return bytes;
   }
 
   /** Durations as {@code 250ms}, {@code 30s}, {@code 5m}, {@code 24h}, {@code 30d} or ISO-8601 ({@code PT1H}). */

@@ -3,6 +3,7 @@ package dev.ephemera.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.luben.zstd.Zstd;
+import dev.ephemera.archive.Limits;
 import dev.ephemera.archive.Manifest;
 import dev.ephemera.store.LocalDirectoryStore;
 import java.nio.file.Path;
@@ -68,7 +69,7 @@ class UploadSessionsTest {
   }
 
   private UploadSessions sessions(long maxHeld) {
-    return new UploadSessions(store, JobApi::chunkKey, 4, maxHeld, Duration.ofMinutes(1));
+    return new UploadSessions(store, JobApi::chunkKey, 4, maxHeld, Duration.ofMinutes(1), Limits.DEFAULTS);
   }
 
   @Test

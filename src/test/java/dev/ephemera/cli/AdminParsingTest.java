@@ -13,13 +13,13 @@ class AdminParsingTest {
 
   @Test
   void sizesAreBinaryUnitsOrBytes() {
-    assertThat(AdminPolicy.parseSize("20GiB")).isEqualTo(20L << 30);
-    assertThat(AdminPolicy.parseSize("20G")).isEqualTo(20L << 30);
-    assertThat(AdminPolicy.parseSize("512 MiB")).isEqualTo(512L << 20);
-    assertThat(AdminPolicy.parseSize("1.5KiB")).isEqualTo(1536);
-    assertThat(AdminPolicy.parseSize("1073741824")).isEqualTo(1L << 30);
-    assertThatThrownBy(() -> AdminPolicy.parseSize("lots")).hasMessageContaining("not a size");
-    assertThatThrownBy(() -> AdminPolicy.parseSize("0")).hasMessageContaining("must be positive");
+    assertThat(dev.ephemera.config.Settings.parseSize("20GiB")).isEqualTo(20L << 30);
+    assertThat(dev.ephemera.config.Settings.parseSize("20G")).isEqualTo(20L << 30);
+    assertThat(dev.ephemera.config.Settings.parseSize("512 MiB")).isEqualTo(512L << 20);
+    assertThat(dev.ephemera.config.Settings.parseSize("1.5KiB")).isEqualTo(1536);
+    assertThat(dev.ephemera.config.Settings.parseSize("1073741824")).isEqualTo(1L << 30);
+    assertThatThrownBy(() -> dev.ephemera.config.Settings.parseSize("lots")).hasMessageContaining("not a size");
+    assertThatThrownBy(() -> dev.ephemera.config.Settings.parseSize("0")).hasMessageContaining("must be positive");
   }
 
   @Test

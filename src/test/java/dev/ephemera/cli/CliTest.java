@@ -127,6 +127,37 @@ class CliTest {
   }
 
   @Test
+  void unpackTakesItsLimitsFromFlagsOrTheEnvironment() throws Exception {
+    ByteArrayOutputStream tar = new ByteArrayOutputStream();
+    for (String name : List.of("a", "b", "c")) {
+      tar.write(header(name, "0", 1));
+      tar.write(pad("x".getBytes(StandardCharsets.US_ASCII)));
+    }
+    tar.write(new byte[1024]);
+    Path archive = tmp.resolve("three.tar.zst");
+    Files.write(archive, Zstd.compress(tar.toByteArray()));
+
+    CliRun flag =
+        RunningWorker.run("unpack", archive.toString(), tmp.resolve("flag").toString(), "--max-entries", "2");
+    assertThat(flag.exit()).isEqualTo(3);
+    assertThat(flag.err()).contains("'c'").contains("limit 2");
+    assertThat(Files.exists(tmp.resolve("flag/a"))).isFalse();
+    CliRun env =
+        RunningWorker.runWith(
+            Map.of("EPHEMERA_MAX_BYTES", "2"), "unpack", archive.toString(), tmp.resolve("env").toString());
+    assertThat(env.exit()).isEqualTo(3);
+    assertThat(env.err()).contains("'c'").contains("limit 2 bytes");
+    CliRun bad =
+        RunningWorker.run("unpack", archive.toString(), tmp.resolve("bad").toString(), "--max-ratio", "0");
+    assertThat(bad.exit()).isEqualTo(64);
+    assertThat(bad.err()).contains("--max-ratio must be a positive number");
+    CliRun within =
+        RunningWorker.run("unpack", archive.toString(), tmp.resolve("ok").toString(), "--max-entries", "3");
+    assertThat(within.exit()).as(within.err()).isZero();
+    assertThat(Files.readString(tmp.resolve("ok/c"))).isEqualTo("x");
+  }
+
+  @Test
   void planShowsScopesPerTriggerAndWhatEachDeclaredSetSelectsHere() throws Exception {
     Path cargo = tmp.resolve("cargo");
     Files.createDirectories(cargo.resolve("src"));

@@ -57,6 +57,26 @@ class EphemeraConfigTest {
   }
 
   @Test
+  void archiveLimitsTakeSizesAndRefuseWhatIsNotPositive() {
+    var env = new java.util.HashMap<>(SECRETS);
+    EphemeraConfig defaults =
+        EphemeraConfig.from(Settings.load(EphemeraConfig.DEFAULTS, Optional.empty(), env, Map.of()));
+    assertThat(defaults.archive()).isEqualTo(new EphemeraConfig.Archive(1_000_000, 64L << 30, 1000));
+    env.put("EPHEMERA_ARCHIVE_MAX_BYTES", "2TiB");
+    env.put("EPHEMERA_ARCHIVE_MAX_ENTRIES", "5000000");
+    EphemeraConfig more =
+        EphemeraConfig.from(Settings.load(EphemeraConfig.DEFAULTS, Optional.empty(), env, Map.of()));
+    assertThat(more.archive()).isEqualTo(new EphemeraConfig.Archive(5_000_000, 2L << 40, 1000));
+    env.put("EPHEMERA_ARCHIVE_MAX_RATIO", "0");
+    Settings zero = Settings.load(EphemeraConfig.DEFAULTS, Optional.empty(), env, Map.of());
+    assertThatThrownBy(() -> EphemeraConfig.from(zero)).hasMessageContaining("'archive.max-ratio' must be positive");
+    env.put("EPHEMERA_ARCHIVE_MAX_RATIO", "1000");
+    env.put("EPHEMERA_ARCHIVE_MAX_BYTES", "lots");
+    Settings lots = Settings.load(EphemeraConfig.DEFAULTS, Optional.empty(), env, Map.of());
+    assertThatThrownBy(() -> EphemeraConfig.from(lots)).hasMessageContaining("'archive.max-bytes': not a size");
+  }
+
+  @Test
   void everySettingIsDocumentedInTheReadme() throws Exception {
     String readme = Files.readString(Path.of("README.md"));
     for (String key : EphemeraConfig.DEFAULTS.keySet()) {

@@ -89,8 +89,11 @@ class VerifyLaterIT {
   private RunningWorker worker;
   @TempDir Path tmp;
 
+  private TestServices services;
+
   @BeforeAll
   void start(TestServices services) throws Exception {
+    this.services = services;
     worker = RunningWorker.start(RunningWorker.settingsFor(services, "verify-later"), gate);
   }
 
@@ -350,6 +353,27 @@ class VerifyLaterIT {
     worker.completedPushJob(job, REPO);
     CliRun restore = worker.cli(worker.startedPushJob(REPO), "restore", "hostile", "--strict");
     assertThat(restore.exit()).as("nothing to restore: %s", restore.err()).isEqualTo(2);
+  }
+
+  @Test
+  void aPersistBeyondTheWorkersArchiveLimitsIsRefusedAsARestoreWithThoseLimitsWouldRefuseIt() throws Exception {
+    Map<String, String> settings = new java.util.HashMap<>(RunningWorker.settingsFor(services, "verify-limits"));
+    settings.put("archive.max-entries", "5");
+    try (RunningWorker limited = RunningWorker.start(settings, gate)) {
+      Path tree = tree("limited", 5); // 8 files in 2 directories: 10 entries
+      String job = limited.startedPushJob(REPO);
+      CliRun waited = limited.cli(job, "persist", "deps", tree.toString(), "--wait", "--strict");
+      assertThat(waited.exit()).as(waited.err()).isEqualTo(3);
+      assertThat(waited.err())
+          .contains("not kept: the stored stream is one a restore refuses")
+          .contains("more entries than the limit (limit 5)");
+
+      CliRun early = limited.cli(job, "persist", "deps-early", tree.toString(), "--json");
+      assertThat(early.exit()).as(early.err()).isZero();
+      String setId = JSON.readTree(early.out()).get("set_id").asText();
+      JsonNode discarded = limited.outputs().awaitEventData("ephemera.discarded", "set_id", setId);
+      assertThat(discarded.get("reason").asText()).isEqualTo("unsafe_archive");
+    }
   }
 
   @Test
