@@ -639,6 +639,47 @@ class ArchiveRoundTripTest {
     }
   }
 
+  /**
+   * Uploads and fetches run in parallel: the store holds each put, then each fetch, until another one is in flight (at
+   * most 0.2 s, so a last lone one goes through) and records the most it saw at once; one at a time, that is 1.
+   */
+  @Test
+  void chunksAreUploadedAndFetchedSeveralAtATime() throws IOException {
+    Path root = randomTree(tmp.resolve("t"), 60, 20_000, 12);
+    java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+    Runnable meet =
+        () -> {
+          most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+          long until = System.nanoTime() + 200_000_000L;
+          while (inFlight.get() < 2 && System.nanoTime() < until) {
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+          }
+          most.accumulateAndGet(inFlight.get(), Math::max);
+          inFlight.decrementAndGet();
+        };
+    MemoryChunks store =
+        new MemoryChunks() {
+          @Override
+          public void put(String sha256, byte[] frame, int rawSize) {
+            meet.run();
+            super.put(sha256, frame, rawSize);
+          }
+
+          @Override
+          public byte[] fetch(String sha256) {
+            meet.run();
+            return super.fetch(sha256);
+          }
+        };
+    Manifest m = new ArchiveWriter(OPTIONS).write(root, Trees.selection(root), store).manifest();
+    assertThat(m.chunks().size()).isGreaterThan(10);
+    assertThat(most.getAndSet(0)).as("puts in flight at once").isGreaterThanOrEqualTo(2);
+    new Restorer(Restorer.Options.defaults()).restore(m, store, tmp.resolve("back"));
+    assertThat(most).as("fetches in flight at once").hasValueGreaterThanOrEqualTo(2);
+    assertThat(Trees.snapshot(tmp.resolve("back"))).isEqualTo(Trees.snapshot(root));
+  }
+
   static {
     // Deep-first comparator used above must order "a/b" before "a".
     assert EntryNames.ORDER.reversed().compare("a/b", "a") < 0;
