@@ -60,9 +60,7 @@ class BreakOutIT {
   /** Publishes job.started and waits until the worker has applied it (until then the API answers 409). */
   private String started(JobInfo job) throws Exception {
     worker.publish(CloudEvent.of("urn:test", JobStarted.of(job)));
-    org.awaitility.Awaitility.await()
-        .atMost(java.time.Duration.ofSeconds(60))
-        .until(() -> get(job.jobId(), job.jobId(), "/staged") == 200);
+    worker.awaitKnown(job.jobId());
     return job.jobId();
   }
 

@@ -217,13 +217,7 @@ class VerifyLaterIT {
     assertThat(discarded.get("name").asText()).isEqualTo("lying");
     assertThat(set(lyingId)).isEmpty();
     assertThat(registered(lyingId)).isFalse();
-    String metrics =
-        http.send(HttpRequest.newBuilder(worker.url().resolve("/metrics")).build(), HttpResponse.BodyHandlers.ofString())
-            .body();
-    assertThat(metrics.lines().filter(l -> l.startsWith("ephemera_set_verify_seconds_count{"))
-            .filter(l -> l.contains("outcome=\"digest_mismatch\"")))
-        .as(metrics)
-        .isNotEmpty();
+    assertThat(verifications("digest_mismatch")).isPositive();
 
     worker.completedPushJob(job, REPO);
     awaitEvent("ephemera.captured", honest.get("set_id").asText());
@@ -237,17 +231,6 @@ class VerifyLaterIT {
         .filter(l -> l.startsWith("ephemera_set_verify_seconds_count{") && l.contains("outcome=\"" + outcome + "\""))
         .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
         .sum();
-  }
-
-  /** Whether the worker has applied the job's {@code job.started} (until then its API answers 409). */
-  private boolean known(String job) throws Exception {
-    return http.send(
-                HttpRequest.newBuilder(worker.url().resolve("/v1/jobs/" + job + "/staged"))
-                    .header("Authorization", "Bearer " + worker.jobToken(job))
-                    .build(),
-                HttpResponse.BodyHandlers.discarding())
-            .statusCode()
-        == 200;
   }
 
   private Map<String, Object> registration(String name, JsonNode manifest, boolean wait) {
@@ -320,7 +303,7 @@ class VerifyLaterIT {
   @Test
   void aStreamEveryRestoreWouldRefuseIsDiscardedAsUnsafeBeforeAnyJobCanRestoreIt() throws Exception {
     String job = worker.startedPushJob(REPO);
-    await().atMost(Duration.ofSeconds(60)).until(() -> known(job)); // the CLI retries until then; this test calls the API
+    worker.awaitKnown(job); // the CLI retries until then; this test calls the API
     byte[] tar = new HandTar().file("ok", "fine").symlink("etc", "/etc").file("../escape", "x").end().bytes();
     String sha = dev.ephemera.archive.Sha256.of(tar);
     byte[] frame = Zstd.compress(tar, 3);

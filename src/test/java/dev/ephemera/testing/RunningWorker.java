@@ -194,6 +194,22 @@ public final class RunningWorker implements AutoCloseable {
     producer.send(record).get();
   }
 
+  /**
+   * Waits until this worker has applied job {@code id}'s {@code job.started}: until then its job API answers 409 (the
+   * CLI retries that; a test calling the API itself waits here).
+   */
+  public void awaitKnown(String id) throws Exception {
+    String token = jobToken(id);
+    HttpClient http = HttpClient.newHttpClient();
+    HttpRequest staged =
+        HttpRequest.newBuilder(url.resolve("/v1/jobs/" + id + "/staged"))
+            .header("Authorization", "Bearer " + token)
+            .build();
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(60))
+        .until(() -> http.send(staged, HttpResponse.BodyHandlers.discarding()).statusCode() == 200);
+  }
+
   /** A job token, minted through the admin API as buildomat would. */
   public String jobToken(String jobId) throws Exception {
     HttpResponse<String> response =
