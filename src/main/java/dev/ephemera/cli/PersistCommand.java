@@ -113,7 +113,7 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     }
     List<OutputRule> parsed = new ArrayList<>();
     if (!paths.isEmpty()) {
-      parsed.addAll(selector().rulesForPaths(paths).rules());
+      parsed.addAll(selector(false).rulesForPaths(paths).rules());
     } else {
       for (String rule : rules) {
         try {
@@ -159,8 +159,9 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     return 0;
   }
 
-  private FileSelector selector() {
-    return new FileSelector().allowingSecrets(allowSecrets);
+  /** The selector for one set: {@code --allow-secrets} keeps deny-listed files in every set, a set's own flag in it. */
+  private FileSelector selector(boolean setAllowsSecrets) {
+    return new FileSelector().allowingSecrets(allowSecrets || setAllowsSecrets);
   }
 
   /**
@@ -175,7 +176,7 @@ public final class PersistCommand implements Callable<Integer>, JobCommand {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     long start = System.nanoTime();
-    Selection selection = new FileSelector().allowingSecrets(allowSecrets || setAllowsSecrets).select(parsed);
+    Selection selection = selector(setAllowsSecrets).select(parsed);
     selection.warnings().forEach(w -> err.println("persist: warning: " + w));
     String keepsThem = declared ? "allow_secrets = true in its [[persist]] entry, or --allow-secrets," : "--allow-secrets";
     for (SkippedSecret secret : selection.skippedSecrets()) {

@@ -3,6 +3,7 @@ package dev.ephemera.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.ephemera.archive.Limits;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -61,7 +62,12 @@ class EphemeraConfigTest {
     var env = new java.util.HashMap<>(SECRETS);
     EphemeraConfig defaults =
         EphemeraConfig.from(Settings.load(EphemeraConfig.DEFAULTS, Optional.empty(), env, Map.of()));
-    assertThat(defaults.archive()).isEqualTo(new EphemeraConfig.Archive(1_000_000, 64L << 30, 1000));
+    // the worker's defaults are the restore's: a set persisted within them restores without flags
+    Limits restore = Limits.DEFAULTS;
+    assertThat(defaults.archive())
+        .isEqualTo(
+            new EphemeraConfig.Archive(restore.maxEntries(), restore.maxTotalBytes(), restore.maxCompressionRatio()))
+        .isEqualTo(new EphemeraConfig.Archive(1_000_000, 64L << 30, 1000));
     env.put("EPHEMERA_ARCHIVE_MAX_BYTES", "2TiB");
     env.put("EPHEMERA_ARCHIVE_MAX_ENTRIES", "5000000");
     EphemeraConfig more =
